@@ -1,1 +1,12 @@
-//! placeholder
+//! Postgres storage for zikao-cert through Diesel 2: the schema, embedded
+//! migrations, a connection pool, and repositories. Functions take a
+//! `&mut PgConnection` so that callers compose them inside one transaction.
+
+pub mod courses;
+pub mod error;
+pub mod local_pg;
+pub mod pool;
+pub mod schema;
+
+pub use error::DbError;
+pub use pool::{DbPool, PooledConn};

@@ -1,0 +1,114 @@
+//! The outermost layer: gives each request an id (`X-Request-Id`), renders every
+//! error as problem+json in the caller's language, and logs the request.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpResponse};
+
+use crate::problem::{self, Lang, PROBLEM_JSON, Problem};
+
+/// The header carrying the request id, in and out.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Accepts a caller's id if it is short and plain, so it can be logged safely.
+fn incoming_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    ok.then(|| value.to_owned())
+}
+
+/// The middleware function (see the module doc).
+pub async fn problem_and_request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<BoxBody>>, Error> {
+    let started = Instant::now();
+    let request_id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let lang = Lang::from_accept_language(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let http_req = req.request().clone();
+
+    let response = match next.call(req).await {
+        Ok(res) => res,
+        // An error from a middleware below: turn it into its response here.
+        Err(error) => ServiceResponse::new(http_req, error.error_response()),
+    };
+
+    let status = response.status();
+    let mut response = if status.is_client_error() || status.is_server_error() {
+        let problem = response
+            .response()
+            .extensions()
+            .get::<Problem>()
+            .cloned()
+            .or_else(|| {
+                let is_problem = response
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|v| v.as_bytes() == PROBLEM_JSON.as_bytes());
+                (!is_problem).then(|| {
+                    let mut p = problem::for_status(status);
+                    if let Some(error) = response.response().error() {
+                        p.internal = Some(error.to_string());
+                    }
+                    p
+                })
+            });
+        match problem {
+            Some(problem) => {
+                if let Some(internal) = &problem.internal {
+                    if status.is_server_error() {
+                        tracing::error!(request_id = %request_id, %method, %path, status = status.as_u16(), error = %internal, "request failed");
+                    } else {
+                        tracing::debug!(request_id = %request_id, %method, %path, status = status.as_u16(), error = %internal, "request rejected");
+                    }
+                }
+                let (req, old) = response.into_parts();
+                let mut fresh: HttpResponse = problem::render(&problem, lang, Some(&request_id), Some(&path));
+                // Keep headers set on the way out (CORS, Allow, Retry-After …).
+                for (name, value) in old.headers() {
+                    if name != header::CONTENT_TYPE
+                        && name != header::CONTENT_LENGTH
+                        && name != header::CONTENT_LANGUAGE
+                        && !fresh.headers().contains_key(name)
+                    {
+                        fresh.headers_mut().append(name.clone(), value.clone());
+                    }
+                }
+                ServiceResponse::new(req, fresh).map_into_right_body()
+            }
+            None => response.map_into_boxed_body().map_into_left_body(),
+        }
+    } else {
+        response.map_into_boxed_body().map_into_left_body()
+    };
+
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    tracing::info!(
+        request_id = %request_id,
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    Ok(response)
+}
