@@ -57,7 +57,10 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes
             ApiError::bad_request(
                 "request.malformed",
                 Vec::new(),
-                Msg::new("请求体读取失败", format!("the request body could not be read: {e}")),
+                Msg::new(
+                    "请求体读取失败",
+                    format!("the request body could not be read: {e}"),
+                ),
             )
         })?;
         if body.len() + chunk.len() > limit {
@@ -74,7 +77,13 @@ fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
     match mime.as_deref() {
         Some("application/json") => Ok(()),
         Some(m) if m.starts_with("application/") && m.ends_with("+json") => Ok(()),
@@ -83,7 +92,10 @@ fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
             "content_type.unsupported",
             Msg::new("不支持的内容类型", "Unsupported media type"),
             Msg::new(
-                format!("请求体必须是 application/json，收到的是 {}", other.unwrap_or("（未声明）")),
+                format!(
+                    "请求体必须是 application/json，收到的是 {}",
+                    other.unwrap_or("（未声明）")
+                ),
                 format!(
                     "the body must be application/json; got {}",
                     other.unwrap_or("(none declared)")
@@ -95,7 +107,7 @@ fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
 
 /// Turns a serde error at `path` into a problem: wrong JSON type → 400,
 /// missing or unknown field, unknown enum value, bad value → 422.
-fn deserialize_problem(path: &serde_path_to_error::Path, message: &str, syntax: bool) -> ApiError {
+fn deserialize_problem(path: &str, message: &str, syntax: bool) -> ApiError {
     let at = path.to_string();
     let at = if at == "." { String::new() } else { at };
     let join = |name: &str| {
@@ -122,7 +134,10 @@ fn deserialize_problem(path: &serde_path_to_error::Path, message: &str, syntax: 
         return ApiError::validation(vec![FieldProblem {
             field: field.clone(),
             code: "required".into(),
-            message: Msg::new(format!("缺少必填字段 {field}"), format!("{field} is required")),
+            message: Msg::new(
+                format!("缺少必填字段 {field}"),
+                format!("{field} is required"),
+            ),
         }]);
     }
     if message.starts_with("unknown field ") {
@@ -158,13 +173,19 @@ fn deserialize_problem(path: &serde_path_to_error::Path, message: &str, syntax: 
                     format!("{at} has the wrong JSON type: {message}"),
                 ),
             }],
-            Msg::new(format!("{at} 的类型不正确"), format!("{at} has the wrong JSON type")),
+            Msg::new(
+                format!("{at} 的类型不正确"),
+                format!("{at} has the wrong JSON type"),
+            ),
         );
     }
     ApiError::validation(vec![FieldProblem {
         field: at.clone(),
         code: "format".into(),
-        message: Msg::new(format!("{at} 的值不正确：{message}"), format!("{at} is not valid: {message}")),
+        message: Msg::new(
+            format!("{at} 的值不正确：{message}"),
+            format!("{at} is not valid: {message}"),
+        ),
     }])
 }
 
@@ -174,11 +195,14 @@ pub fn from_json_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError>
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let syntax = matches!(
             e.inner().classify(),
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io
+            serde_json::error::Category::Syntax
+                | serde_json::error::Category::Eof
+                | serde_json::error::Category::Io
         );
-        deserialize_problem(e.path(), &e.inner().to_string(), syntax)
+        deserialize_problem(&e.path().to_string(), &e.inner().to_string(), syntax)
     })?;
-    de.end().map_err(|e| deserialize_problem(&serde_path_to_error::Path::empty(), &e.to_string(), true))?;
+    de.end()
+        .map_err(|e| deserialize_problem(".", &e.to_string(), true))?;
     Ok(value)
 }
 
@@ -206,8 +230,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed =
-            serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
+        let parsed = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+            req.query_string().as_bytes(),
+        ));
         std::future::ready(
             serde_path_to_error::deserialize(parsed)
                 .map(ApiQuery)
@@ -226,7 +251,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
                     };
                     ApiError::validation(vec![FieldProblem {
                         field: field.clone(),
-                        code: if message.starts_with("unknown field") { "unknown_field" } else { "format" }.into(),
+                        code: if message.starts_with("unknown field") {
+                            "unknown_field"
+                        } else {
+                            "format"
+                        }
+                        .into(),
                         message: Msg::new(
                             format!("查询参数 {field} 不正确：{message}"),
                             format!("query parameter {field} is not valid: {message}"),

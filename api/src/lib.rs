@@ -1,1 +1,13 @@
-//! placeholder
+//! The zikao-cert HTTP service: actix-web routes over the `domain` rules and the
+//! `persistence` storage, documented by a generated OpenAPI 3.1 document.
+
+pub mod config;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod pagination;
+pub mod problem;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse};
@@ -23,7 +25,9 @@ fn incoming_id(req: &ServiceRequest) -> Option<String> {
     let value = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
     let ok = !value.is_empty()
         && value.len() <= 64
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
     ok.then(|| value.to_owned())
 }
 
@@ -42,12 +46,27 @@ pub async fn problem_and_request_id(
     );
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let http_req = req.request().clone();
 
     let response = match next.call(req).await {
-        Ok(res) => res,
-        // An error from a middleware below: turn it into its response here.
-        Err(error) => ServiceResponse::new(http_req, error.error_response()),
+        Ok(res) => res.map_into_boxed_body(),
+        // An error from a middleware below, with no request left to answer with:
+        // hand back an error whose response is the rendered problem.
+        Err(error) => {
+            let status = error.as_response_error().status_code();
+            let mut problem = error
+                .error_response()
+                .extensions()
+                .get::<Problem>()
+                .cloned()
+                .unwrap_or_else(|| problem::for_status(status));
+            problem.internal.get_or_insert_with(|| error.to_string());
+            log_problem(&problem, &request_id, &method, &path);
+            let mut rendered = problem::render(&problem, lang, Some(&request_id), Some(&path));
+            if let Ok(value) = HeaderValue::from_str(&request_id) {
+                rendered.headers_mut().insert(REQUEST_ID, value);
+            }
+            return Err(InternalError::from_response(problem.code.to_string(), rendered).into());
+        }
     };
 
     let status = response.status();
@@ -72,15 +91,10 @@ pub async fn problem_and_request_id(
             });
         match problem {
             Some(problem) => {
-                if let Some(internal) = &problem.internal {
-                    if status.is_server_error() {
-                        tracing::error!(request_id = %request_id, %method, %path, status = status.as_u16(), error = %internal, "request failed");
-                    } else {
-                        tracing::debug!(request_id = %request_id, %method, %path, status = status.as_u16(), error = %internal, "request rejected");
-                    }
-                }
+                log_problem(&problem, &request_id, &method, &path);
                 let (req, old) = response.into_parts();
-                let mut fresh: HttpResponse = problem::render(&problem, lang, Some(&request_id), Some(&path));
+                let mut fresh: HttpResponse =
+                    problem::render(&problem, lang, Some(&request_id), Some(&path));
                 // Keep headers set on the way out (CORS, Allow, Retry-After …).
                 for (name, value) in old.headers() {
                     if name != header::CONTENT_TYPE
@@ -93,10 +107,10 @@ pub async fn problem_and_request_id(
                 }
                 ServiceResponse::new(req, fresh).map_into_right_body()
             }
-            None => response.map_into_boxed_body().map_into_left_body(),
+            None => response.map_into_left_body(),
         }
     } else {
-        response.map_into_boxed_body().map_into_left_body()
+        response.map_into_left_body()
     };
 
     if let Ok(value) = HeaderValue::from_str(&request_id) {
@@ -111,4 +125,17 @@ pub async fn problem_and_request_id(
         "request"
     );
     Ok(response)
+}
+
+/// Internal detail goes to the log (never to the body), tied to the request id.
+fn log_problem(problem: &Problem, request_id: &str, method: &Method, path: &str) {
+    let Some(internal) = &problem.internal else {
+        return;
+    };
+    let status = problem.status.as_u16();
+    if problem.status.is_server_error() {
+        tracing::error!(request_id, %method, path, status, error = %internal, "request failed");
+    } else {
+        tracing::debug!(request_id, %method, path, status, error = %internal, "request rejected");
+    }
 }

@@ -67,7 +67,11 @@ impl Lang {
             let mut pieces = part.split(';');
             let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             let lang = if tag == "en" || tag.starts_with("en-") {
                 Lang::En
@@ -131,7 +135,12 @@ pub struct ApiError(pub Box<Problem>);
 
 impl ApiError {
     /// A problem with a status, code and messages.
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, title: Msg, detail: Msg) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        title: Msg,
+        detail: Msg,
+    ) -> Self {
         Self(Box::new(Problem {
             status,
             code: code.into(),
@@ -201,7 +210,10 @@ impl ApiError {
             StatusCode::SERVICE_UNAVAILABLE,
             "service.unavailable",
             Msg::new("服务暂时不可用", "Service temporarily unavailable"),
-            Msg::new("数据库暂时无法访问，请稍后重试", "the database is unreachable; retry shortly"),
+            Msg::new(
+                "数据库暂时无法访问，请稍后重试",
+                "the database is unreachable; retry shortly",
+            ),
         );
         e.0.retry_after = Some(5);
         e.0.internal = Some(internal.into());
@@ -263,7 +275,10 @@ impl From<DbError> for ApiError {
                 StatusCode::CONFLICT,
                 "state.conflict",
                 Msg::new("并发冲突", "Concurrent change"),
-                Msg::new("记录正被同时修改，请重试", "the record was changed concurrently; retry"),
+                Msg::new(
+                    "记录正被同时修改，请重试",
+                    "the record was changed concurrently; retry",
+                ),
             ),
             other => ApiError::internal(other.to_string()),
         }
@@ -327,7 +342,12 @@ pub struct FieldErrorBody {
 }
 
 /// Renders `problem` as a response in `lang`.
-pub fn render(problem: &Problem, lang: Lang, request_id: Option<&str>, instance: Option<&str>) -> HttpResponse {
+pub fn render(
+    problem: &Problem,
+    lang: Lang,
+    request_id: Option<&str>,
+    instance: Option<&str>,
+) -> HttpResponse {
     let body = ProblemBody {
         type_: format!("urn:zikao-cert:problem:{}", problem.code),
         title: problem.title.get(lang).to_owned(),
@@ -388,22 +408,34 @@ pub fn for_status(status: StatusCode) -> Problem {
         405 => (
             "method.not_allowed",
             Msg::new("不支持的请求方法", "Method not allowed"),
-            Msg::new("该地址不支持此请求方法", "this path does not support this method"),
+            Msg::new(
+                "该地址不支持此请求方法",
+                "this path does not support this method",
+            ),
         ),
         413 => (
             "payload.too_large",
             Msg::new("请求内容过大", "Payload too large"),
-            Msg::new("请求体超过大小限制", "the request body exceeds the size limit"),
+            Msg::new(
+                "请求体超过大小限制",
+                "the request body exceeds the size limit",
+            ),
         ),
         415 => (
             "content_type.unsupported",
             Msg::new("不支持的内容类型", "Unsupported media type"),
-            Msg::new("请求体必须是 application/json", "the body must be application/json"),
+            Msg::new(
+                "请求体必须是 application/json",
+                "the body must be application/json",
+            ),
         ),
         s if s >= 500 => (
             "internal",
             Msg::new("服务器内部错误", "Internal server error"),
-            Msg::new("服务器处理请求时出错，已记录", "the server failed to handle the request; it was logged"),
+            Msg::new(
+                "服务器处理请求时出错，已记录",
+                "the server failed to handle the request; it was logged",
+            ),
         ),
         _ => (
             "request.rejected",
@@ -431,9 +463,15 @@ mod tests {
         assert_eq!(Lang::from_accept_language(None), Lang::Zh);
         assert_eq!(Lang::from_accept_language(Some("en")), Lang::En);
         assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
+        assert_eq!(
+            Lang::from_accept_language(Some("zh-CN,zh;q=0.9,en;q=0.8")),
+            Lang::Zh
+        );
         assert_eq!(Lang::from_accept_language(Some("fr, en;q=0.5")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("en;q=0.4, zh;q=0.6")), Lang::Zh);
+        assert_eq!(
+            Lang::from_accept_language(Some("en;q=0.4, zh;q=0.6")),
+            Lang::Zh
+        );
         assert_eq!(Lang::from_accept_language(Some("de")), Lang::Zh);
         assert_eq!(Lang::from_accept_language(Some("en;q=0")), Lang::Zh);
     }
@@ -442,7 +480,13 @@ mod tests {
     fn several_different_field_codes_make_the_top_code_validation() {
         let a = FieldProblem::from_violation("a", Violation::new("score.count", "", ""));
         let b = FieldProblem::from_violation("b", Violation::new("score.range", "", ""));
-        assert_eq!(ApiError::validation(vec![a.clone()]).problem().code, "score.count");
-        assert_eq!(ApiError::validation(vec![a, b]).problem().code, "validation");
+        assert_eq!(
+            ApiError::validation(vec![a.clone()]).problem().code,
+            "score.count"
+        );
+        assert_eq!(
+            ApiError::validation(vec![a, b]).problem().code,
+            "validation"
+        );
     }
 }

@@ -33,7 +33,11 @@ pub fn current_version(conn: &mut PgConnection) -> Result<Option<i64>, DbError> 
 }
 
 /// One page of the current version's courses, ordered by code, and the total.
-pub fn list(conn: &mut PgConnection, offset: i64, limit: i64) -> Result<(Vec<CourseRow>, i64), DbError> {
+pub fn list(
+    conn: &mut PgConnection,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<CourseRow>, i64), DbError> {
     let Some(version) = current_version(conn)? else {
         return Ok((Vec::new(), 0));
     };

@@ -55,7 +55,16 @@ pub struct LocalCluster {
 #[derive(Debug)]
 struct RunningServer {
     pid: i32,
-    exited: mpsc::Receiver<()>,
+    exited: std::sync::Mutex<mpsc::Receiver<()>>,
+}
+
+impl RunningServer {
+    fn wait_exit(&self, limit: Duration) -> bool {
+        self.exited
+            .lock()
+            .map(|rx| rx.recv_timeout(limit).is_ok())
+            .unwrap_or(true)
+    }
 }
 
 const PORT: u16 = 5432;
@@ -89,7 +98,15 @@ impl LocalCluster {
             let output = as_owner(Command::new(bin.join("initdb")), owner)
                 .arg("-D")
                 .arg(&data_dir)
-                .args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])
+                .args([
+                    "-U",
+                    SUPERUSER,
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                    "--no-sync",
+                ])
                 .stdin(Stdio::null())
                 .output()
                 .map_err(|e| step(format!("run initdb: {e}")))?;
@@ -152,7 +169,7 @@ impl LocalCluster {
         if let Some(server) = self.server.take() {
             // SIGINT is PostgreSQL's "fast" shutdown: clients are disconnected, data is safe.
             signal(server.pid, libc::SIGINT);
-            if server.exited.recv_timeout(Duration::from_secs(30)).is_err() {
+            if !server.wait_exit(Duration::from_secs(30)) {
                 signal(server.pid, libc::SIGQUIT);
             }
         }
@@ -219,7 +236,7 @@ impl LocalCluster {
             .map_err(step)?;
         Ok(RunningServer {
             pid,
-            exited: exit_rx,
+            exited: std::sync::Mutex::new(exit_rx),
         })
     }
 
@@ -230,7 +247,7 @@ impl LocalCluster {
                 Ok(_) => return Ok(()),
                 Err(e) => {
                     if let Some(server) = &self.server
-                        && server.exited.try_recv().is_ok()
+                        && server.wait_exit(Duration::ZERO)
                     {
                         return Err(step(format!(
                             "postgres exited at start; see {}",
@@ -281,7 +298,8 @@ fn server_owner() -> Result<Option<(u32, u32)>, LocalPgError> {
     if current_euid() != 0 {
         return Ok(None);
     }
-    let passwd = fs::read_to_string("/etc/passwd").map_err(|e| step(format!("read /etc/passwd: {e}")))?;
+    let passwd =
+        fs::read_to_string("/etc/passwd").map_err(|e| step(format!("read /etc/passwd: {e}")))?;
     passwd
         .lines()
         .find_map(|line| {
@@ -307,7 +325,9 @@ fn as_owner(mut command: Command, owner: Option<(u32, u32)>) -> Command {
 fn make_reachable(dir: &Path, uid: u32) -> Result<(), LocalPgError> {
     use std::os::unix::fs::MetadataExt;
     for ancestor in dir.ancestors().skip(1) {
-        let Ok(meta) = fs::metadata(ancestor) else { continue };
+        let Ok(meta) = fs::metadata(ancestor) else {
+            continue;
+        };
         if meta.uid() == uid || meta.mode() & 0o001 != 0 {
             continue;
         }

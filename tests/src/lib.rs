@@ -1,1 +1,272 @@
-//! placeholder
+//! Test harness: each test gets its own database (copied from a migrated
+//! template) and its own server on a free port, so tests run in parallel and
+//! never see each other's rows.
+//!
+//! The Postgres server is `TEST_DATABASE_URL` when set (a URL to a database the
+//! tests may connect to as a role that can create databases), otherwise a
+//! private cluster made for this test process in the temp folder, which stops
+//! when the process exits.
+
+use std::sync::OnceLock;
+
+use api::config::Settings;
+use api::startup::Application;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use persistence::local_pg::LocalCluster;
+use serde_json::Value;
+
+/// Builds the URL of a named database on the test server.
+type UrlFor = Box<dyn Fn(&str) -> String + Send + Sync>;
+
+struct DbServer {
+    /// URL of a maintenance database on the server (to create databases).
+    admin_url: String,
+    /// How to reach a named database on this server.
+    url_for: UrlFor,
+    /// The migrated template every test database is copied from.
+    template: String,
+    _cluster: Option<LocalCluster>,
+}
+
+fn db_server() -> &'static DbServer {
+    static SERVER: OnceLock<DbServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let (admin_url, url_for, cluster): (String, UrlFor, _) =
+            match std::env::var("TEST_DATABASE_URL")
+                .ok()
+                .filter(|v| !v.is_empty())
+            {
+                Some(url) => {
+                    let base = url.clone();
+                    (
+                        url,
+                        Box::new(move |db: &str| replace_database(&base, db)),
+                        None,
+                    )
+                }
+                None => {
+                    let root = std::env::temp_dir().join("zikao-cert-tests");
+                    remove_stale_clusters(&root);
+                    let cluster = LocalCluster::ensure(&root.join(std::process::id().to_string()))
+                        .expect("start a private PostgreSQL for the tests");
+                    let pattern = cluster.url("{db}");
+                    (
+                        cluster.url("postgres"),
+                        Box::new(move |db: &str| pattern.replace("{db}", db)),
+                        Some(cluster),
+                    )
+                }
+            };
+        let template = format!("zikao_tpl_{}_{}", std::process::id(), short_id());
+        let mut admin = PgConnection::establish(&admin_url).expect("connect to the test server");
+        diesel::sql_query(format!("CREATE DATABASE \"{template}\""))
+            .execute(&mut admin)
+            .expect("create the template database");
+        {
+            let mut conn =
+                PgConnection::establish(&url_for(&template)).expect("connect to the template");
+            persistence::pool::run_migrations(&mut conn).expect("migrate the template");
+        }
+        DbServer {
+            admin_url,
+            url_for,
+            template,
+            _cluster: cluster,
+        }
+    })
+}
+
+fn short_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
+}
+
+/// Swaps the database name in a `postgres://…/name?query` URL.
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end);
+    let host_part = path_start.map(|i| &base[..i]).unwrap_or(base);
+    match query {
+        Some(q) => format!("{host_part}/{database}?{q}"),
+        None => format!("{host_part}/{database}"),
+    }
+}
+
+/// Removes clusters left by test processes that no longer run.
+fn remove_stale_clusters(root: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// A fresh, migrated database; returns its URL.
+pub fn fresh_database() -> (String, String) {
+    let server = db_server();
+    let name = format!("t_{}", short_id());
+    let mut admin = PgConnection::establish(&server.admin_url).expect("connect to the test server");
+    let mut attempts = 0;
+    loop {
+        match diesel::sql_query(format!(
+            "CREATE DATABASE \"{name}\" TEMPLATE \"{}\"",
+            server.template
+        ))
+        .execute(&mut admin)
+        {
+            Ok(_) => break,
+            // Two copies of one template at the same instant can collide; retry.
+            Err(e) if attempts < 50 && e.to_string().contains("being accessed by other users") => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("create test database: {e}"),
+        }
+    }
+    ((server.url_for)(&name), name)
+}
+
+/// Runs SQL as the server's superuser on the maintenance database.
+pub fn admin_sql(sql: &str) {
+    let mut admin =
+        PgConnection::establish(&db_server().admin_url).expect("connect to the test server");
+    diesel::sql_query(sql)
+        .execute(&mut admin)
+        .expect("admin SQL");
+}
+
+/// A running service on its own database.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// The database URL the service uses.
+    pub db_url: String,
+    /// The database's name.
+    pub db_name: String,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+}
+
+/// Starts the service on a fresh database.
+pub async fn spawn_app() -> TestApp {
+    let (db_url, db_name) = tokio::task::spawn_blocking(fresh_database)
+        .await
+        .expect("create database");
+    spawn_app_on(db_url, db_name).await
+}
+
+/// Starts the service against a given database URL (which may be unreachable).
+pub async fn spawn_app_on(db_url: String, db_name: String) -> TestApp {
+    let settings = Settings::for_tests(db_url.clone());
+    let app = Application::build(&settings, &db_url)
+        .await
+        .expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        db_url,
+        db_name,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+    }
+}
+
+/// A response with its body read.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body as text.
+    pub text: String,
+}
+
+impl Reply {
+    /// The body as JSON (panics with the body when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    /// Asserts a problem+json answer with this status and code; returns the body.
+    pub fn assert_problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status, status, "status; body: {}", self.text);
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "content type; body: {}",
+            self.text
+        );
+        let body = self.json();
+        assert_eq!(body["code"], code, "code; body: {}", self.text);
+        assert_eq!(body["status"], status);
+        assert!(body["request_id"].is_string());
+        assert_eq!(
+            body["request_id"].as_str(),
+            self.header("x-request-id").as_deref()
+        );
+        body
+    }
+}
+
+impl TestApp {
+    /// Sends a request built by `build` and reads the reply.
+    pub async fn send(&self, build: reqwest::RequestBuilder) -> Reply {
+        let response = build.send().await.expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body");
+        Reply {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    /// A URL on this app.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// GET a path.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    /// GET a path with `Accept-Language`.
+    pub async fn get_lang(&self, path: &str, lang: &str) -> Reply {
+        self.send(
+            self.client
+                .get(self.url(path))
+                .header("accept-language", lang),
+        )
+        .await
+    }
+
+    /// Runs SQL on this app's database.
+    pub fn sql(&self, sql: &str) {
+        let mut conn = PgConnection::establish(&self.db_url).expect("connect");
+        conn.batch_execute(sql).expect("SQL");
+    }
+}

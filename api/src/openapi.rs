@@ -1,0 +1,177 @@
+//! The OpenAPI 3.1 document, built from the same route registration as the app.
+//!
+//! After collection, every operation gets the problem+json responses that the
+//! shared layers can produce (400/413/415 for bodies, 422 for bad parameters,
+//! 401/403 for secured operations, 500/503 everywhere), so a client can rely on
+//! the error envelope without reading each handler.
+
+use actix_web::App;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::problem::{FieldErrorBody, PROBLEM_JSON, ProblemBody};
+
+const DESCRIPTION: &str = "\
+Backend of the Higher Education Self-study Examination's learning-outcome certification \
+(自学考试学历成果认证): candidates register a verified prior degree or a national certificate \
+and get courses exempted; school staff and the exam authority run and review it.
+
+Conventions: JSON in UTF-8 with snake_case fields; RFC 3339 timestamps; ids are UUIDv7. \
+Every error is `application/problem+json` with a stable `code` and per-field `errors[]`; \
+messages are in Simplified Chinese unless `Accept-Language` prefers English. \
+Lists take `page` and `per_page` (at most 200). Rules are cited as R1–R20 of the seed document.";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "zikao-cert",
+        version = env!("CARGO_PKG_VERSION"),
+        description = DESCRIPTION,
+        license(name = "MIT", identifier = "MIT"),
+        contact(name = "zikao-cert maintainers")
+    ),
+    servers((url = "/", description = "This server")),
+    tags(
+        (name = "service", description = "Health and readiness."),
+        (name = "catalogue", description = "Courses, majors, eligibility rules and rounds (R8, R10–R16)."),
+    ),
+    components(schemas(ProblemBody, FieldErrorBody)),
+    modifiers(&Security)
+)]
+struct BaseDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                utoipa::openapi::security::HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from POST /api/v1/auth/login (15 minutes).",
+                    ))
+                    .build(),
+            ),
+        );
+        let _ = Http::new(HttpAuthScheme::Bearer);
+    }
+}
+
+/// The shared problem responses: (component name, status, description).
+const SHARED: [(&str, &str, &str); 9] = [
+    (
+        "BadRequest",
+        "400",
+        "The body is not JSON, or a value has the wrong JSON type.",
+    ),
+    (
+        "Unauthorized",
+        "401",
+        "Missing, expired or invalid access token.",
+    ),
+    (
+        "Forbidden",
+        "403",
+        "Signed in, but this role may not do this.",
+    ),
+    ("NotFound", "404", "Unknown, or not visible to the caller."),
+    ("PayloadTooLarge", "413", "The body exceeds the size limit."),
+    (
+        "UnsupportedMediaType",
+        "415",
+        "The body is not declared as application/json.",
+    ),
+    (
+        "UnprocessableEntity",
+        "422",
+        "A value breaks a format or business rule; see errors[].",
+    ),
+    (
+        "InternalError",
+        "500",
+        "A fault on the server; quote the request id.",
+    ),
+    (
+        "ServiceUnavailable",
+        "503",
+        "The database is unreachable; retry after Retry-After seconds.",
+    ),
+];
+
+fn problem_response(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ProblemBody")))
+                .build(),
+        )
+        .build()
+}
+
+fn add_shared(operation: &mut Operation, statuses: &[&str]) {
+    for (name, status, _) in SHARED.iter().filter(|(_, s, _)| statuses.contains(s)) {
+        operation
+            .responses
+            .responses
+            .entry((*status).to_owned())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+    }
+}
+
+/// Adds the shared responses to every operation (see the module doc).
+fn complete(mut doc: Document) -> Document {
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (name, _, description) in SHARED {
+        components
+            .responses
+            .insert(name.to_owned(), RefOr::T(problem_response(description)));
+    }
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for operation in operations.into_iter().flatten() {
+            let mut statuses = vec!["500", "503"];
+            if operation.request_body.is_some() {
+                statuses.extend(["400", "413", "415", "422"]);
+            }
+            if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                statuses.push("422");
+            }
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                statuses.extend(["401", "403"]);
+            }
+            add_shared(operation, &statuses);
+        }
+    }
+    doc
+}
+
+/// The complete OpenAPI document of the service.
+pub fn document() -> Document {
+    let (_, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(BaseDoc::openapi())
+        .configure(crate::routes::configure)
+        .split_for_parts();
+    complete(doc)
+}
+
+/// The document as YAML, exactly as committed in `openapi.yaml`.
+pub fn yaml() -> String {
+    document().to_yaml().unwrap_or_default()
+}

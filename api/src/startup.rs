@@ -1,0 +1,214 @@
+//! Building and running the HTTP server (port 0 in tests).
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::{Method, header};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpServer, web};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::extract::BodyLimit;
+use crate::middleware::{REQUEST_ID, problem_and_request_id};
+use crate::problem::{ApiError, Msg};
+use crate::state::AppState;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A migration failed (not a connection problem).
+    #[error("{0}")]
+    Migration(String),
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Migrates the database (retrying in the background while it is unreachable)
+    /// and binds the listener.
+    pub async fn build(settings: &Settings, database_url: &str) -> Result<Self, StartError> {
+        let pool = persistence::pool::build_pool(database_url, settings.db_pool_size);
+        migrate_or_retry(pool.clone()).await?;
+        let state = AppState { pool };
+
+        let listener =
+            TcpListener::bind(settings.bind_addr).map_err(|source| StartError::Bind {
+                addr: settings.bind_addr,
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind {
+                addr: settings.bind_addr,
+                source,
+            })?
+            .port();
+
+        let doc = crate::openapi::document();
+        let data = web::Data::new(state.clone());
+        let origins = settings.cors_allowed_origins.clone();
+        let body_limit = BodyLimit(settings.body_limit);
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(body_limit)
+                .wrap(cors(&origins))
+                .wrap(from_fn(problem_and_request_id))
+                .into_utoipa_app()
+                .configure(crate::routes::configure)
+                .into_app()
+                .service(
+                    SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc.clone()),
+                )
+                .default_service(web::to(unknown_route))
+        })
+        .listen(listener)
+        .map_err(|source| StartError::Bind {
+            addr: settings.bind_addr,
+            source,
+        })?
+        .shutdown_timeout(settings.shutdown_timeout_secs);
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers.max(1));
+        }
+        if !settings.handle_signals {
+            server = server.disable_signals();
+        }
+        let server = server.run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests reach the database through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Runs the migrations now; if the database cannot be reached, keeps trying in
+/// the background (readiness reports 503 meanwhile).
+async fn migrate_or_retry(pool: persistence::DbPool) -> Result<(), StartError> {
+    let first = {
+        let pool = pool.clone();
+        web::block(move || migrate(&pool))
+            .await
+            .unwrap_or_else(|e| Err(Failure::Fatal(e.to_string())))
+    };
+    match first {
+        Ok(()) => Ok(()),
+        Err(Failure::Fatal(message)) => Err(StartError::Migration(message)),
+        Err(Failure::Unreachable(message)) => {
+            tracing::warn!(error = %message, "database unreachable at start; retrying migrations every 2 s");
+            std::thread::Builder::new()
+                .name("migrate-retry".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(Duration::from_secs(2));
+                        match migrate(&pool) {
+                            Ok(()) => {
+                                tracing::info!("database reachable again; migrations applied");
+                                break;
+                            }
+                            Err(Failure::Fatal(message)) => {
+                                tracing::error!(error = %message, "migration failed");
+                                break;
+                            }
+                            Err(Failure::Unreachable(_)) => {}
+                        }
+                    }
+                })
+                .map(|_| ())
+                .map_err(|e| StartError::Migration(e.to_string()))
+        }
+    }
+}
+
+enum Failure {
+    Unreachable(String),
+    Fatal(String),
+}
+
+fn migrate(pool: &persistence::DbPool) -> Result<(), Failure> {
+    let mut conn = pool
+        .get_timeout(Duration::from_secs(5))
+        .map_err(|e| Failure::Unreachable(e.to_string()))?;
+    match persistence::pool::run_migrations(&mut conn) {
+        Ok(applied) => {
+            if applied > 0 {
+                tracing::info!(applied, "migrations applied");
+            }
+            Ok(())
+        }
+        Err(persistence::DbError::Unavailable(e)) => Err(Failure::Unreachable(e)),
+        Err(e) => Err(Failure::Fatal(e.to_string())),
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+            header::IF_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+            REQUEST_ID,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::CONTENT_LANGUAGE,
+            REQUEST_ID,
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+async fn unknown_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found(Msg::new(
+        format!("地址 {} 不存在", req.path()),
+        format!("no route for {}", req.path()),
+    )))
+}

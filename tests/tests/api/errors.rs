@@ -1,0 +1,118 @@
+//! Every actix-level error is problem+json in zh (default) and en.
+
+use tests::spawn_app;
+
+#[tokio::test]
+async fn an_unknown_route_is_a_404_problem_in_both_languages() {
+    let app = spawn_app().await;
+    let zh = app
+        .get("/api/v1/nothing-here")
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(zh["title"], "未找到");
+    assert_eq!(zh["instance"], "/api/v1/nothing-here");
+    let en = app
+        .get_lang("/api/v1/nothing-here", "en")
+        .await
+        .assert_problem(404, "not_found");
+    assert_eq!(en["title"], "Not found");
+}
+
+#[tokio::test]
+async fn a_caller_supplied_request_id_is_echoed_and_a_bad_one_replaced() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(
+            app.client
+                .get(app.url("/healthz"))
+                .header("x-request-id", "abc-123"),
+        )
+        .await;
+    assert_eq!(reply.header("x-request-id").as_deref(), Some("abc-123"));
+    let reply = app
+        .send(
+            app.client
+                .get(app.url("/healthz"))
+                .header("x-request-id", "bad id with spaces"),
+        )
+        .await;
+    assert_ne!(
+        reply.header("x-request-id").as_deref(),
+        Some("bad id with spaces")
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_query_parameter_is_422_naming_it() {
+    let app = spawn_app().await;
+    let body = app
+        .get_lang("/api/v1/courses?per_page=lots", "en")
+        .await
+        .assert_problem(422, "format");
+    assert_eq!(body["errors"][0]["field"], "per_page");
+    assert!(body["detail"].as_str().unwrap().contains("per_page"));
+}
+
+#[tokio::test]
+async fn cors_preflight_is_answered_for_a_configured_origin_only() {
+    let (db_url, db_name) = tokio::task::spawn_blocking(tests::fresh_database)
+        .await
+        .unwrap();
+    let mut settings = api::config::Settings::for_tests(db_url.clone());
+    settings.cors_allowed_origins = vec!["https://portal.example.cn".into()];
+    let built = api::startup::Application::build(&settings, &db_url)
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", built.port());
+    tokio::spawn(built.run_until_stopped());
+    let _ = db_name;
+    let client = reqwest::Client::new();
+
+    let ok = client
+        .request(reqwest::Method::OPTIONS, format!("{base}/api/v1/courses"))
+        .header("origin", "https://portal.example.cn")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization, if-match")
+        .send()
+        .await
+        .unwrap();
+    assert!(ok.status().is_success(), "{}", ok.status());
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://portal.example.cn"
+    );
+
+    let get = client
+        .get(format!("{base}/healthz"))
+        .header("origin", "https://portal.example.cn")
+        .send()
+        .await
+        .unwrap();
+    let exposed = get.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        exposed.contains("etag") && exposed.contains("x-request-id"),
+        "{exposed}"
+    );
+
+    let refused = client
+        .request(reqwest::Method::OPTIONS, format!("{base}/api/v1/courses"))
+        .header("origin", "https://evil.example.com")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
