@@ -25,7 +25,10 @@ impl CourseCode {
         } else {
             Err(Violation::new(
                 "course.code_format",
-                format!("课程代码必须是5位数字（例如 03708），收到的是“{}”", shorten(text)),
+                format!(
+                    "课程代码必须是5位数字（例如 03708），收到的是“{}”",
+                    shorten(text)
+                ),
                 format!(
                     "a course code is exactly 5 digits (e.g. 03708); got \"{}\"",
                     shorten(text)
@@ -88,7 +91,15 @@ mod tests {
 
     #[test]
     fn malformed_course_codes_are_rejected_with_their_code() {
-        for bad in ["", "3708", "037080", "0370a", " 03708", "０３７０８", "03708\n"] {
+        for bad in [
+            "",
+            "3708",
+            "037080",
+            "0370a",
+            " 03708",
+            "０３７０８",
+            "03708\n",
+        ] {
             let err = CourseCode::parse(bad).unwrap_err();
             assert_eq!(err.code, "course.code_format", "{bad:?}");
         }
