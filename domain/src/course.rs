@@ -44,6 +44,27 @@ impl CourseCode {
     }
 }
 
+/// 中国近代史纲要 and 马克思主义基本原理概论: only ticked, no evidence (R10).
+pub const EVIDENCE_FREE_COURSES: [&str; 2] = ["03708", "03709"];
+
+/// 英语（二）, English II: three semester scores when certified by degree (R12).
+pub const ENGLISH_II: &str = "00015";
+
+/// Semester scores English II needs (R12).
+pub const ENGLISH_II_SCORE_TERMS: u8 = 3;
+
+impl CourseCode {
+    /// Whether this course is certified by ticking alone, with no evidence (R10).
+    pub fn is_evidence_free(&self) -> bool {
+        EVIDENCE_FREE_COURSES.contains(&self.as_str())
+    }
+
+    /// Whether this is English II (00015), whose score box holds three terms (R12).
+    pub fn is_english_ii(&self) -> bool {
+        self.as_str() == ENGLISH_II
+    }
+}
+
 /// Echoes at most 40 characters of user input back in a message.
 pub(crate) fn shorten(text: &str) -> String {
     let mut out: String = text.chars().take(40).collect();
@@ -103,6 +124,23 @@ mod tests {
             let err = CourseCode::parse(bad).unwrap_err();
             assert_eq!(err.code, "course.code_format", "{bad:?}");
         }
+    }
+
+    #[test]
+    fn only_03708_and_03709_are_evidence_free() {
+        for (code, free) in [
+            ("03708", true),
+            ("03709", true),
+            ("00015", false),
+            ("00018", false),
+        ] {
+            assert_eq!(
+                CourseCode::parse(code).unwrap().is_evidence_free(),
+                free,
+                "{code}"
+            );
+        }
+        assert!(CourseCode::parse("00015").unwrap().is_english_ii());
     }
 
     proptest! {
