@@ -27,6 +27,29 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Whether the server stops on SIGINT/SIGTERM (off for in-process test servers).
     pub handle_signals: bool,
+    /// Where the token signing key comes from.
+    pub jwt_key: JwtKeySource,
+}
+
+/// Where the Ed25519 token signing key comes from.
+#[derive(Clone)]
+pub enum JwtKeySource {
+    /// `JWT_PRIVATE_KEY`: a PKCS#8 PEM in the environment.
+    Pem(String),
+    /// `JWT_KEY_FILE`, default `<data dir>/jwt-ed25519.pem`: read, or created on first run.
+    File(PathBuf),
+    /// A fresh key per process (tests).
+    Ephemeral,
+}
+
+impl std::fmt::Debug for JwtKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwtKeySource::Pem(_) => f.write_str("Pem(<hidden>)"),
+            JwtKeySource::File(path) => write!(f, "File({})", path.display()),
+            JwtKeySource::Ephemeral => f.write_str("Ephemeral"),
+        }
+    }
 }
 
 // A hand-written Debug so that a URL with a password never reaches a log.
@@ -40,6 +63,7 @@ impl std::fmt::Debug for Settings {
             .field("db_pool_size", &self.db_pool_size)
             .field("body_limit", &self.body_limit)
             .field("log_json", &self.log_json)
+            .field("jwt_key", &self.jwt_key)
             .finish()
     }
 }
@@ -74,7 +98,16 @@ where
 impl Settings {
     /// Reads the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
+        let data_dir = var("ZIKAO_DATA_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(".data"));
+        let jwt_key = match (var("JWT_PRIVATE_KEY"), var("JWT_KEY_FILE")) {
+            (Some(pem), _) => JwtKeySource::Pem(pem),
+            (None, Some(file)) => JwtKeySource::File(PathBuf::from(file)),
+            (None, None) => JwtKeySource::File(data_dir.join("jwt-ed25519.pem")),
+        };
         Ok(Self {
+            jwt_key,
             database_url: var("DATABASE_URL"),
             bind_addr: parse("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
             data_dir: var("ZIKAO_DATA_DIR")
@@ -110,6 +143,7 @@ impl Settings {
             shutdown_timeout_secs: 5,
             workers: Some(1),
             handle_signals: false,
+            jwt_key: JwtKeySource::Ephemeral,
         }
     }
 }

@@ -142,7 +142,12 @@ fn deserialize_problem(path: &str, message: &str, syntax: bool) -> ApiError {
     }
     if message.starts_with("unknown field ") {
         let name = quoted(message).unwrap_or_default();
-        let field = join(&name);
+        // The path already ends at the unknown key.
+        let field = if at == name || at.ends_with(&format!(".{name}")) {
+            at.clone()
+        } else {
+            join(&name)
+        };
         return ApiError::validation(vec![FieldProblem {
             field: field.clone(),
             code: "unknown_field".into(),

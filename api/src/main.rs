@@ -7,8 +7,9 @@ use api::startup::Application;
 use persistence::local_pg::LocalCluster;
 
 const USAGE: &str = "\
-usage: zikao-cert [serve]          run the service (default)
-       zikao-cert openapi          print the OpenAPI document (YAML), as committed in openapi.yaml
+usage: zikao-cert [serve]                          run the service (default)
+       zikao-cert admin create --username NAME     create an admin; the password is read from standard input
+       zikao-cert openapi                          print the OpenAPI document (YAML), as committed in openapi.yaml
 
 Configuration is read from the environment; see README.md.";
 
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
         [] | ["serve"] => serve(),
+        ["admin", "create", "--username", name] => admin_create(name),
         ["openapi"] => {
             print!("{}", api::openapi::yaml());
             ExitCode::SUCCESS
@@ -32,32 +34,84 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve() -> ExitCode {
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("zikao-cert: {e}");
-            return ExitCode::from(2);
+/// The settings, or the exit code after saying what is wrong.
+fn settings() -> Result<Settings, ExitCode> {
+    Settings::from_env().map_err(|e| {
+        eprintln!("zikao-cert: {e}");
+        ExitCode::from(2)
+    })
+}
+
+/// `DATABASE_URL`, or the private local cluster (made and started on first use).
+fn database(settings: &Settings) -> Result<(String, Option<LocalCluster>), ExitCode> {
+    match &settings.database_url {
+        Some(url) => Ok((url.clone(), None)),
+        None => {
+            let cluster = LocalCluster::ensure(&settings.data_dir).map_err(|e| {
+                eprintln!("zikao-cert: {e}");
+                ExitCode::FAILURE
+            })?;
+            cluster.create_database("zikao_cert").map_err(|e| {
+                eprintln!("zikao-cert: {e}");
+                ExitCode::FAILURE
+            })?;
+            tracing::info!(data_dir = %cluster.data_dir().display(), "using the private local PostgreSQL cluster");
+            Ok((cluster.url("zikao_cert"), Some(cluster)))
         }
+    }
+}
+
+fn admin_create(username: &str) -> ExitCode {
+    use diesel::Connection;
+    let settings = match settings() {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     api::telemetry::init(settings.log_json);
+    let mut password = String::new();
+    if std::io::stdin().read_line(&mut password).is_err()
+        || password.trim_end_matches(['\r', '\n']).is_empty()
+    {
+        eprintln!(
+            "zikao-cert: give the admin password on standard input, e.g. `printf '%s\\n' \"$PW\" | zikao-cert admin create --username admin`"
+        );
+        return ExitCode::from(2);
+    }
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let (url, mut cluster) = match database(&settings) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    let result = diesel::PgConnection::establish(&url)
+        .map_err(|e| e.to_string())
+        .and_then(|mut conn| {
+            persistence::pool::run_migrations(&mut conn).map_err(|e| e.to_string())?;
+            api::cli::create_admin(&mut conn, username, &password)
+        });
+    if let Some(cluster) = cluster.as_mut() {
+        cluster.stop();
+    }
+    match result {
+        Ok(id) => {
+            println!("created admin {username} ({id})");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("zikao-cert: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
-    let (database_url, mut cluster) = match &settings.database_url {
-        Some(url) => (url.clone(), None),
-        None => match LocalCluster::ensure(&settings.data_dir) {
-            Ok(cluster) => {
-                if let Err(e) = cluster.create_database("zikao_cert") {
-                    eprintln!("zikao-cert: {e}");
-                    return ExitCode::FAILURE;
-                }
-                tracing::info!(data_dir = %cluster.data_dir().display(), "using the private local PostgreSQL cluster");
-                (cluster.url("zikao_cert"), Some(cluster))
-            }
-            Err(e) => {
-                eprintln!("zikao-cert: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
+fn serve() -> ExitCode {
+    let settings = match settings() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    api::telemetry::init(settings.log_json);
+    let (database_url, mut cluster) = match database(&settings) {
+        Ok(found) => found,
+        Err(code) => return code,
     };
 
     let result = actix_web::rt::System::new().block_on(async {

@@ -37,7 +37,10 @@ Lists take `page` and `per_page` (at most 200). Rules are cited as R1–R20 of t
     servers((url = "/", description = "This server")),
     tags(
         (name = "service", description = "Health and readiness."),
+        (name = "accounts", description = "Registration, sign-in, tokens and passwords (R1, R2)."),
         (name = "catalogue", description = "Courses, majors, eligibility rules and rounds (R8, R10–R16)."),
+        (name = "staff", description = "School staff helping and checking their candidates (R19)."),
+        (name = "admin", description = "Schools, staff accounts, service accounts, catalogue and rounds."),
     ),
     components(schemas(ProblemBody, FieldErrorBody)),
     modifiers(&Security)

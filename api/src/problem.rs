@@ -285,6 +285,12 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        DbError::from(error).into()
+    }
+}
+
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(error: actix_web::error::BlockingError) -> Self {
         ApiError::internal(format!("blocking task failed: {error}"))
@@ -375,6 +381,9 @@ pub fn render(
             Lang::En => "en",
         }),
     ));
+    if problem.status == StatusCode::UNAUTHORIZED {
+        builder.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"zikao-cert\""));
+    }
     if let Some(seconds) = problem.retry_after {
         builder.insert_header((header::RETRY_AFTER, seconds.to_string()));
     }
@@ -488,5 +497,40 @@ mod tests {
             ApiError::validation(vec![a, b]).problem().code,
             "validation"
         );
+    }
+}
+
+/// Collects every field problem of a request, so that one answer lists them all.
+#[derive(Debug, Default)]
+pub struct FieldChecks {
+    errors: Vec<FieldProblem>,
+}
+
+impl FieldChecks {
+    /// Keeps the value, or records the violation against `field`.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, Violation>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(violation) => {
+                self.errors
+                    .push(FieldProblem::from_violation(field, violation));
+                None
+            }
+        }
+    }
+
+    /// Records a violation.
+    pub fn push(&mut self, field: &str, violation: Violation) {
+        self.errors
+            .push(FieldProblem::from_violation(field, violation));
+    }
+
+    /// 422 listing every recorded problem, or `Ok` when there are none.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(self.errors))
+        }
     }
 }

@@ -11,7 +11,11 @@ use actix_web::{App, HttpRequest, HttpServer, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::config::Settings;
+use std::sync::Arc;
+
+use crate::auth::keys::JwtKeys;
+use crate::auth::throttle::AddressThrottle;
+use crate::config::{JwtKeySource, Settings};
 use crate::extract::BodyLimit;
 use crate::middleware::{REQUEST_ID, problem_and_request_id};
 use crate::problem::{ApiError, Msg};
@@ -31,6 +35,9 @@ pub enum StartError {
     /// A migration failed (not a connection problem).
     #[error("{0}")]
     Migration(String),
+    /// The token signing key could not be read or created.
+    #[error("token signing key: {0}")]
+    Key(String),
 }
 
 /// A bound, not yet running server.
@@ -46,7 +53,17 @@ impl Application {
     pub async fn build(settings: &Settings, database_url: &str) -> Result<Self, StartError> {
         let pool = persistence::pool::build_pool(database_url, settings.db_pool_size);
         migrate_or_retry(pool.clone()).await?;
-        let state = AppState { pool };
+        let keys = match &settings.jwt_key {
+            JwtKeySource::Pem(pem) => JwtKeys::from_pem(pem),
+            JwtKeySource::File(path) => JwtKeys::load_or_create(path),
+            JwtKeySource::Ephemeral => Ok(JwtKeys::generate()),
+        }
+        .map_err(StartError::Key)?;
+        let state = AppState {
+            pool,
+            keys: Arc::new(keys),
+            throttle: Arc::new(AddressThrottle::default()),
+        };
 
         let listener =
             TcpListener::bind(settings.bind_addr).map_err(|source| StartError::Bind {

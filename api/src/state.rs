@@ -1,8 +1,12 @@
 //! What every handler shares, and how it runs blocking database work.
 
+use std::sync::Arc;
+
 use diesel::PgConnection;
 use persistence::DbPool;
 
+use crate::auth::keys::JwtKeys;
+use crate::auth::throttle::AddressThrottle;
 use crate::problem::ApiError;
 
 /// Shared application state.
@@ -10,6 +14,10 @@ use crate::problem::ApiError;
 pub struct AppState {
     /// The database pool.
     pub pool: DbPool,
+    /// The token signing key.
+    pub keys: Arc<JwtKeys>,
+    /// Failed sign-ins per client address.
+    pub throttle: Arc<AddressThrottle>,
 }
 
 impl AppState {
@@ -28,5 +36,16 @@ impl AppState {
             work(&mut conn)
         })
         .await?
+    }
+
+    /// Like [`AppState::db`], inside one transaction: everything `work` writes is
+    /// committed together or not at all.
+    pub async fn tx<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        use diesel::Connection;
+        self.db(move |conn| conn.transaction(work)).await
     }
 }

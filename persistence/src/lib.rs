@@ -2,9 +2,11 @@
 //! migrations, a connection pool, and repositories. Functions take a
 //! `&mut PgConnection` so that callers compose them inside one transaction.
 
+pub mod accounts;
 pub mod courses;
 pub mod error;
 pub mod local_pg;
+pub mod outbox;
 pub mod pool;
 pub mod schema;
 

@@ -20,6 +20,82 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(courses -> catalog_versions (catalog_version_id));
+diesel::table! {
+    schools (code) {
+        code -> Text,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
 
-diesel::allow_tables_to_appear_in_same_query!(catalog_versions, courses,);
+diesel::table! {
+    accounts (id) {
+        id -> Uuid,
+        role -> Text,
+        exam_number -> Nullable<Text>,
+        id_number -> Nullable<Text>,
+        username -> Nullable<Text>,
+        name -> Text,
+        phone -> Nullable<Text>,
+        major_code -> Nullable<Text>,
+        school_code -> Nullable<Text>,
+        password_hash -> Text,
+        must_change_password -> Bool,
+        scopes -> Array<Text>,
+        failed_logins -> Int4,
+        locked_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        family_id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    password_reset_tokens (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        kind -> Text,
+        recipient_account_id -> Uuid,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        acked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(courses -> catalog_versions (catalog_version_id));
+diesel::joinable!(accounts -> schools (school_code));
+diesel::joinable!(refresh_tokens -> accounts (account_id));
+diesel::joinable!(password_reset_tokens -> accounts (account_id));
+diesel::joinable!(outbox -> accounts (recipient_account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    catalog_versions,
+    courses,
+    outbox,
+    password_reset_tokens,
+    refresh_tokens,
+    schools,
+);

@@ -270,3 +270,156 @@ impl TestApp {
         conn.batch_execute(sql).expect("SQL");
     }
 }
+
+/// A valid 18-character resident ID number born on `birth` (`YYYYMMDD`) with
+/// sequence `seq` (0–999): region 420102 (武汉市江岸区), correct check character.
+pub fn id_number(birth: &str, seq: u32) -> String {
+    let body = format!("420102{birth}{:03}", seq % 1000);
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+    let sum: u32 = body
+        .chars()
+        .zip(WEIGHTS)
+        .map(|(c, w)| c.to_digit(10).unwrap() * w)
+        .sum();
+    format!("{body}{}", CHECK[(sum % 11) as usize])
+}
+
+/// A 12-digit exam number derived from `n`.
+pub fn exam_number(n: u32) -> String {
+    format!("0101182{n:05}")
+}
+
+/// The password every test account gets unless a test says otherwise.
+pub const PASSWORD: &str = "kaoshi2026";
+
+impl TestApp {
+    /// POST a JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.client.post(self.url(path)).json(body)).await
+    }
+
+    /// POST a JSON body with a bearer token.
+    pub async fn post_json_as(&self, token: &str, path: &str, body: &Value) -> Reply {
+        self.send(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
+    }
+
+    /// PUT a JSON body with a bearer token.
+    pub async fn put_json_as(&self, token: &str, path: &str, body: &Value) -> Reply {
+        self.send(
+            self.client
+                .put(self.url(path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
+    }
+
+    /// GET with a bearer token.
+    pub async fn get_as(&self, token: &str, path: &str) -> Reply {
+        self.send(self.client.get(self.url(path)).bearer_auth(token))
+            .await
+    }
+
+    /// Signs in; returns the token pair (panics unless 200).
+    pub async fn login(&self, login: &str, password: &str) -> Value {
+        let reply = self
+            .post_json(
+                "/api/v1/auth/login",
+                &serde_json::json!({"login": login, "password": password}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "login {login}: {}", reply.text);
+        reply.json()
+    }
+
+    /// Creates an admin through the CLI's function and signs in; returns the access token.
+    pub async fn admin_token(&self) -> String {
+        let url = self.db_url.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = PgConnection::establish(&url).expect("connect");
+            api::cli::create_admin(&mut conn, "admin", PASSWORD).expect("create admin");
+        })
+        .await
+        .unwrap();
+        self.login("admin", PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Creates a school (as admin).
+    pub async fn create_school(&self, admin: &str, code: &str) {
+        let reply = self
+            .post_json_as(
+                admin,
+                "/api/v1/admin/schools",
+                &serde_json::json!({"code": code, "name": format!("{code} 学院")}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+    }
+
+    /// Creates a staff account of `school` and signs in; returns the access token.
+    pub async fn staff_token(&self, admin: &str, username: &str, school: &str) -> String {
+        let reply = self
+            .post_json_as(
+                admin,
+                "/api/v1/admin/staff",
+                &serde_json::json!({"username": username, "password": PASSWORD, "name": "李老师", "school_code": school}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        self.login(username, PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Registers candidate number `n` (of `school`, in major `major`); returns
+    /// (profile, access token).
+    pub async fn candidate(&self, n: u32, school: Option<&str>, major: &str) -> (Value, String) {
+        let exam = exam_number(n);
+        let mut body = serde_json::json!({
+            "exam_number": exam,
+            "id_number": id_number("19990101", n),
+            "name": "张三",
+            "phone": "13800138000",
+            "password": PASSWORD,
+            "major_code": major,
+        });
+        if let Some(school) = school {
+            body["school_code"] = school.into();
+        }
+        let reply = self.post_json("/api/v1/auth/register", &body).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        let token = self.login(&exam, PASSWORD).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (reply.json(), token)
+    }
+
+    /// Rows of a query on this app's database, as JSON (`SELECT row_to_json(…)`).
+    pub fn query_json(&self, sql: &str) -> Vec<Value> {
+        use diesel::sql_types::Text;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = Text)]
+            j: String,
+        }
+        let mut conn = PgConnection::establish(&self.db_url).expect("connect");
+        diesel::sql_query(format!("SELECT row_to_json(q)::text AS j FROM ({sql}) q"))
+            .load::<Row>(&mut conn)
+            .expect("query")
+            .into_iter()
+            .map(|r| serde_json::from_str(&r.j).unwrap())
+            .collect()
+    }
+}

@@ -3,15 +3,35 @@
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub mod admin;
+pub mod auth;
 pub mod courses;
 pub mod health;
+pub mod me;
+pub mod staff;
+pub mod views;
 
 /// Registers every documented route.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(health::healthz).service(health::readyz);
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(auth::jwks);
     cfg.service(
         utoipa_actix_web::scope("/api/v1")
             .service(courses::list_courses)
-            .service(courses::get_course),
+            .service(courses::get_course)
+            .service(admin::list_schools)
+            .service(auth::register)
+            .service(auth::login)
+            .service(auth::refresh)
+            .service(auth::logout)
+            .service(auth::request_password_reset)
+            .service(auth::confirm_password_reset)
+            .service(me::get_me)
+            .service(me::change_password)
+            .service(staff::reset_candidate_password)
+            .service(admin::create_school)
+            .service(admin::create_staff)
+            .service(admin::create_service_account),
     );
 }

@@ -116,3 +116,107 @@ async fn cors_preflight_is_answered_for_a_configured_origin_only() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_a_400_problem_in_both_languages() {
+    let app = spawn_app().await;
+    let send = |lang: &'static str| {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("content-type", "application/json")
+            .header("accept-language", lang)
+            .body("{\"login\": ")
+    };
+    let zh = app
+        .send(send("zh-CN"))
+        .await
+        .assert_problem(400, "json.malformed");
+    assert!(zh["detail"].as_str().unwrap().contains("JSON"));
+    assert_eq!(zh["title"], "请求格式错误");
+    let en = app
+        .send(send("en"))
+        .await
+        .assert_problem(400, "json.malformed");
+    assert_eq!(en["title"], "Malformed request");
+}
+
+#[tokio::test]
+async fn trailing_data_after_the_json_value_is_refused() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/auth/login"))
+                .header("content-type", "application/json")
+                .body(r#"{"login":"a","password":"b"} x"#),
+        )
+        .await;
+    reply.assert_problem(400, "json.malformed");
+}
+
+#[tokio::test]
+async fn a_wrong_content_type_is_a_415_problem_in_both_languages() {
+    let app = spawn_app().await;
+    for (lang, title) in [("zh", "不支持的内容类型"), ("en", "Unsupported media type")] {
+        let reply = app
+            .send(
+                app.client
+                    .post(app.url("/api/v1/auth/login"))
+                    .header("content-type", "text/plain")
+                    .header("accept-language", lang)
+                    .body(r#"{"login":"a","password":"b"}"#),
+            )
+            .await;
+        let body = reply.assert_problem(415, "content_type.unsupported");
+        assert_eq!(body["title"], title);
+    }
+}
+
+#[tokio::test]
+async fn a_too_large_body_is_a_413_problem_in_both_languages() {
+    let app = spawn_app().await;
+    let huge = format!(
+        r#"{{"login":"{}","password":"x"}}"#,
+        "a".repeat(2 * 1024 * 1024)
+    );
+    for (lang, title) in [("zh", "请求内容过大"), ("en", "Payload too large")] {
+        let reply = app
+            .send(
+                app.client
+                    .post(app.url("/api/v1/auth/login"))
+                    .header("content-type", "application/json")
+                    .header("accept-language", lang)
+                    .body(huge.clone()),
+            )
+            .await;
+        let body = reply.assert_problem(413, "payload.too_large");
+        assert_eq!(body["title"], title);
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_json_type_is_400_naming_the_field() {
+    let app = spawn_app().await;
+    let reply = app
+        .post_json(
+            "/api/v1/auth/login",
+            &serde_json::json!({"login": 12, "password": "x"}),
+        )
+        .await;
+    let body = reply.assert_problem(400, "json.type");
+    assert_eq!(body["errors"][0]["field"], "login");
+}
+
+#[tokio::test]
+async fn internal_error_text_never_reaches_the_body() {
+    // A database that refuses connections: the pool error goes to the log only.
+    let url = "postgres://nobody@localhost:5432/nothing?host=/nonexistent-zikao-socket".to_owned();
+    let app = tests::spawn_app_on(url, "nothing".into()).await;
+    let reply = app.get("/api/v1/courses").await;
+    let body = reply.assert_problem(503, "service.unavailable");
+    let text = body.to_string();
+    assert!(
+        !text.contains("nonexistent") && !text.contains("nobody"),
+        "{text}"
+    );
+}

@@ -1,0 +1,44 @@
+//! Argon2id password hashing at OWASP's parameters (m = 19 MiB, t = 2, p = 1).
+//! Call these off the async workers (`web::block`): each takes tens of ms.
+
+use std::sync::LazyLock;
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+
+fn hasher() -> Argon2<'static> {
+    // The parameters are constants within Argon2's limits.
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid Argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password into a PHC string.
+pub fn hash(password: &str) -> Result<String, String> {
+    hasher()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| format!("argon2: {e}"))
+}
+
+/// Whether `password` matches `phc`; a malformed hash never matches.
+pub fn verify(phc: &str, password: &str) -> bool {
+    hasher().verify_password(password.as_bytes(), phc).is_ok()
+}
+
+/// A hash of a random password, verified against when a login names no
+/// account, so that an unknown login costs the same time as a wrong password.
+pub static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash(&super::secret::new_token()).unwrap_or_default());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_verifies_against_its_own_hash_only() {
+        let h = hash("correct horse 1").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify(&h, "correct horse 1"));
+        assert!(!verify(&h, "correct horse 2"));
+        assert!(!verify("not a hash", "x"));
+    }
+}
