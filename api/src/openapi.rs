@@ -8,7 +8,7 @@
 use actix_web::App;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -131,14 +131,9 @@ fn add_shared(operation: &mut Operation, statuses: &[&str]) {
     }
 }
 
-/// Adds the shared responses to every operation (see the module doc).
+/// Adds the shared responses to every operation (see the module doc), and marks
+/// operations without a bearer requirement as public (`security: [{}]`).
 fn complete(mut doc: Document) -> Document {
-    let components = doc.components.get_or_insert_with(Default::default);
-    for (name, _, description) in SHARED {
-        components
-            .responses
-            .insert(name.to_owned(), RefOr::T(problem_response(description)));
-    }
     for item in doc.paths.paths.values_mut() {
         let operations = [
             item.get.as_mut(),
@@ -157,11 +152,86 @@ fn complete(mut doc: Document) -> Document {
             }
             if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
                 statuses.extend(["401", "403"]);
+            } else {
+                operation.security = Some(vec![SecurityRequirement::default()]);
             }
             add_shared(operation, &statuses);
         }
     }
+    // Only the shared responses some operation refers to.
+    let used = serde_json::to_string(&doc.paths).unwrap_or_default();
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (name, _, description) in SHARED {
+        if used.contains(&format!("#/components/responses/{name}\"")) {
+            components
+                .responses
+                .insert(name.to_owned(), RefOr::T(problem_response(description)));
+        }
+    }
     doc
+}
+
+/// Whether an operation requires a bearer token (public ones carry `[{}]`).
+pub fn is_secured(operation: &serde_json::Value) -> bool {
+    operation["security"]
+        .as_array()
+        .is_some_and(|reqs| reqs.iter().any(|r| r.get("bearer").is_some()))
+}
+
+/// The documented paths and their methods, to tell "no such path" (404) from
+/// "path exists, method does not" (405 with `Allow`).
+#[derive(Debug, Clone)]
+pub struct RouteTable {
+    routes: Vec<(Vec<String>, Vec<&'static str>)>,
+}
+
+impl RouteTable {
+    /// Builds the table from the document.
+    pub fn from_document(doc: &Document) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path.split('/').map(str::to_owned).collect();
+                let mut methods = Vec::new();
+                for (method, present) in [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ] {
+                    if present {
+                        methods.push(method);
+                    }
+                }
+                (segments, methods)
+            })
+            .collect();
+        Self { routes }
+    }
+
+    /// The methods a request path supports, when it is a documented path.
+    pub fn allowed(&self, path: &str) -> Option<String> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let mut allowed: Vec<&str> = Vec::new();
+        for (segments, methods) in &self.routes {
+            let matches = segments.len() == parts.len()
+                && segments
+                    .iter()
+                    .zip(&parts)
+                    .all(|(s, p)| (s.starts_with('{') && !p.is_empty()) || s == p);
+            if matches {
+                allowed.extend(methods);
+            }
+        }
+        (!allowed.is_empty()).then(|| {
+            allowed.sort();
+            allowed.dedup();
+            allowed.join(", ")
+        })
+    }
 }
 
 /// The complete OpenAPI document of the service.

@@ -79,12 +79,14 @@ impl Application {
             .port();
 
         let doc = crate::openapi::document();
+        let route_table = web::Data::new(crate::openapi::RouteTable::from_document(&doc));
         let data = web::Data::new(state.clone());
         let origins = settings.cors_allowed_origins.clone();
         let body_limit = BodyLimit(settings.body_limit);
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(route_table.clone())
                 .app_data(body_limit)
                 .wrap(cors(&origins))
                 .wrap(from_fn(problem_and_request_id))
@@ -223,9 +225,33 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-async fn unknown_route(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found(Msg::new(
-        format!("地址 {} 不存在", req.path()),
-        format!("no route for {}", req.path()),
-    )))
+/// 405 with `Allow` for a documented path called with another method; 404 otherwise.
+async fn unknown_route(req: HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    let allowed = req
+        .app_data::<web::Data<crate::openapi::RouteTable>>()
+        .and_then(|table| table.allowed(req.path()));
+    match allowed {
+        Some(allow) => {
+            let mut response = ApiError::new(
+                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method.not_allowed",
+                Msg::new("不支持的请求方法", "Method not allowed"),
+                Msg::new(
+                    format!("{} 只支持 {allow}", req.path()),
+                    format!("{} supports only {allow}", req.path()),
+                ),
+            )
+            .error_response();
+            if let Ok(value) = header::HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            response
+        }
+        None => ApiError::not_found(Msg::new(
+            format!("地址 {} 不存在", req.path()),
+            format!("no route for {}", req.path()),
+        ))
+        .error_response(),
+    }
 }

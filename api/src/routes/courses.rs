@@ -106,7 +106,7 @@ pub async fn list_courses(
 #[utoipa::path(
     tag = "catalogue",
     operation_id = "get_course",
-    params(("code" = String, Path, description = "Five-digit course code.", example = "03708")),
+    params(("code" = String, Path, description = "Five-digit course code.", example = "03708", pattern = "^[0-9]{5}$")),
     responses(
         (status = 200, description = "The course.", body = CourseView),
         (status = 404, description = "No course has this code in the current catalogue.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
