@@ -6,7 +6,7 @@
 //! the error envelope without reading each handler.
 
 use actix_web::App;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr};
@@ -135,6 +135,15 @@ fn add_shared(operation: &mut Operation, statuses: &[&str]) {
 /// operations without a bearer requirement as public (`security: [{}]`).
 fn complete(mut doc: Document) -> Document {
     for item in doc.paths.paths.values_mut() {
+        let post_is_idempotent = item.post.is_some();
+        if let Some(post) = item.post.as_mut()
+            && post_is_idempotent
+        {
+            let parameters = post.parameters.get_or_insert_with(Vec::new);
+            parameters.push(RefOr::Ref(Ref::new(
+                "#/components/parameters/IdempotencyKey",
+            )));
+        }
         let operations = [
             item.get.as_mut(),
             item.put.as_mut(),
@@ -158,6 +167,33 @@ fn complete(mut doc: Document) -> Document {
             add_shared(operation, &statuses);
         }
     }
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.parameters.insert(
+        "IdempotencyKey".into(),
+        RefOr::T(
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(utoipa::openapi::Required::False)
+                .description(Some(
+                    "Makes a retry safe: the same key with the same request returns the first \
+                     successful answer again (header `Idempotent-Replayed: true`) instead of acting \
+                     twice; the same key with a different request is 422 `idempotency.mismatch`; \
+                     while the first is in flight, 409 `idempotency.in_progress`. Keys are per \
+                     caller, 1–200 visible ASCII characters (a UUID is a good choice), kept 24 hours. \
+                     Refusals are not remembered, and neither are answers carrying secrets.",
+                ))
+                .schema(Some(
+                    utoipa::openapi::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(200))
+                        .pattern(Some("^[\\x21-\\x7E]+$")),
+                ))
+                .example(Some(serde_json::json!("8f14e45f-ceea-467a-9b36-1c2d3e4f5a6b")))
+                .build(),
+        ),
+    );
     // Only the shared responses some operation refers to.
     let used = serde_json::to_string(&doc.paths).unwrap_or_default();
     let components = doc.components.get_or_insert_with(Default::default);

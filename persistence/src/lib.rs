@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod courses;
 pub mod error;
+pub mod idempotency;
 pub mod local_pg;
 pub mod outbox;
 pub mod pool;

@@ -74,6 +74,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (caller, key) {
+        caller -> Text,
+        key -> Text,
+        fingerprint -> Bytea,
+        status -> Nullable<Int2>,
+        content_type -> Nullable<Text>,
+        location -> Nullable<Text>,
+        etag -> Nullable<Text>,
+        body -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> Int8,
         kind -> Text,
@@ -94,6 +108,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     catalog_versions,
     courses,
+    idempotency_keys,
     outbox,
     password_reset_tokens,
     refresh_tokens,

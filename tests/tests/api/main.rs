@@ -4,4 +4,5 @@ mod accounts;
 mod courses;
 mod errors;
 mod health;
+mod idempotency;
 mod openapi;

@@ -1,0 +1,121 @@
+//! `Idempotency-Key` on POSTs.
+
+use serde_json::json;
+use tests::{PASSWORD, exam_number, id_number, spawn_app};
+
+fn registration(n: u32) -> serde_json::Value {
+    json!({
+        "exam_number": exam_number(n), "id_number": id_number("19990101", n), "name": "张三",
+        "phone": "13800138000", "password": PASSWORD, "major_code": "100701",
+    })
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_key_and_body_gets_the_first_answer_again() {
+    let app = spawn_app().await;
+    let send = |body: serde_json::Value| {
+        app.client
+            .post(app.url("/api/v1/auth/register"))
+            .header("idempotency-key", "reg-0001")
+            .json(&body)
+    };
+    let first = app.send(send(registration(1))).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert!(first.header("idempotent-replayed").is_none());
+    let again = app.send(send(registration(1))).await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(again.json(), first.json());
+    assert_eq!(again.header("location"), first.header("location"));
+    assert_eq!(
+        app.query_json("SELECT count(*) AS n FROM accounts")[0]["n"],
+        1
+    );
+
+    let different = app.send(send(registration(2))).await;
+    let body = different.assert_problem(422, "idempotency.mismatch");
+    assert_eq!(body["errors"][0]["field"], "Idempotency-Key");
+}
+
+#[tokio::test]
+async fn a_refusal_is_not_remembered_so_the_corrected_request_can_use_the_same_key() {
+    let app = spawn_app().await;
+    let mut bad = registration(3);
+    bad["phone"] = json!("123");
+    let send = |body: &serde_json::Value| {
+        app.client
+            .post(app.url("/api/v1/auth/register"))
+            .header("idempotency-key", "reg-0002")
+            .json(body)
+    };
+    app.send(send(&bad))
+        .await
+        .assert_problem(422, "phone.format");
+    let fixed = app.send(send(&registration(3))).await;
+    assert_eq!(fixed.status, 201, "{}", fixed.text);
+}
+
+#[tokio::test]
+async fn answers_carrying_secrets_are_never_stored() {
+    let app = spawn_app().await;
+    assert_eq!(
+        app.post_json("/api/v1/auth/register", &registration(4))
+            .await
+            .status,
+        201
+    );
+    let login = || {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("idempotency-key", "login-1")
+            .json(&json!({"login": exam_number(4), "password": PASSWORD}))
+    };
+    let a = app.send(login()).await.json();
+    let b = app.send(login()).await.json();
+    assert_ne!(a["refresh_token"], b["refresh_token"]);
+    assert_eq!(
+        app.query_json("SELECT count(*) AS n FROM idempotency_keys")[0]["n"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn keys_belong_to_their_caller() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = |code: &str| json!({"code": code, "name": "学院"});
+    let first = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/admin/schools"))
+                .bearer_auth(&admin)
+                .header("idempotency-key", "k1")
+                .json(&school("S1")),
+        )
+        .await;
+    assert_eq!(first.status, 201);
+    // The same key anonymously is another caller's key: no replay, the request runs (and is refused).
+    let anonymous = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/admin/schools"))
+                .header("idempotency-key", "k1")
+                .json(&school("S1")),
+        )
+        .await;
+    anonymous.assert_problem(401, "auth.required");
+}
+
+#[tokio::test]
+async fn a_malformed_key_is_422() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/auth/register"))
+                .header("idempotency-key", "x".repeat(201))
+                .json(&registration(5)),
+        )
+        .await;
+    reply.assert_problem(422, "idempotency.key_format");
+}
