@@ -2,10 +2,12 @@
 //! migrations, a connection pool, and repositories. Functions take a
 //! `&mut PgConnection` so that callers compose them inside one transaction.
 
+pub mod catalog;
 pub mod courses;
 pub mod error;
 pub mod local_pg;
 pub mod pool;
+pub mod rounds;
 pub mod schema;
 
 pub use error::DbError;

@@ -6,6 +6,18 @@ diesel::table! {
         label -> Text,
         imported_at -> Timestamptz,
         imported_by -> Nullable<Uuid>,
+        document -> Nullable<Jsonb>,
+    }
+}
+
+diesel::table! {
+    certificate_rules (catalog_version_id, id) {
+        catalog_version_id -> Int8,
+        id -> Text,
+        position -> Int4,
+        kind -> Text,
+        course_code -> Text,
+        majors -> Array<Nullable<Text>>,
     }
 }
 
@@ -20,6 +32,68 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(courses -> catalog_versions (catalog_version_id));
+diesel::table! {
+    degree_rules (catalog_version_id, id) {
+        catalog_version_id -> Int8,
+        id -> Text,
+        position -> Int4,
+        major_code -> Text,
+        course_code -> Text,
+        evidence -> Text,
+        expected_names -> Array<Nullable<Text>>,
+        score_terms -> Nullable<Int2>,
+        pass_mark -> Nullable<Int2>,
+        prior_levels -> Array<Nullable<Text>>,
+        prior_majors -> Array<Nullable<Text>>,
+    }
+}
 
-diesel::allow_tables_to_appear_in_same_query!(catalog_versions, courses,);
+diesel::table! {
+    major_plan_courses (catalog_version_id, major_code, course_code) {
+        catalog_version_id -> Int8,
+        major_code -> Text,
+        course_code -> Text,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    majors (catalog_version_id, code) {
+        catalog_version_id -> Int8,
+        code -> Text,
+        name -> Text,
+        level -> Text,
+        position -> Int4,
+    }
+}
+
+diesel::table! {
+    rounds (id) {
+        id -> Uuid,
+        name -> Text,
+        prior_degree_opens_at -> Timestamptz,
+        prior_degree_closes_at -> Timestamptz,
+        certification_opens_at -> Timestamptz,
+        certification_closes_at -> Timestamptz,
+        pledge_version -> Text,
+        pledge_text -> Text,
+        catalog_version_id -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int4,
+    }
+}
+
+diesel::joinable!(courses -> catalog_versions (catalog_version_id));
+diesel::joinable!(majors -> catalog_versions (catalog_version_id));
+diesel::joinable!(rounds -> catalog_versions (catalog_version_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    catalog_versions,
+    certificate_rules,
+    courses,
+    degree_rules,
+    major_plan_courses,
+    majors,
+    rounds,
+);
