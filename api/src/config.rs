@@ -27,6 +27,10 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Whether the server stops on SIGINT/SIGTERM (off for in-process test servers).
     pub handle_signals: bool,
+    /// `LOAD_SAMPLE_CATALOG` (`true`/`false`): on a database with no catalogue yet,
+    /// import `data/sample-catalog.json` and create a demo round with open windows.
+    /// Default: true only when `DATABASE_URL` is unset (a local run).
+    pub load_sample_catalog: bool,
 }
 
 // A hand-written Debug so that a URL with a password never reaches a log.
@@ -40,6 +44,7 @@ impl std::fmt::Debug for Settings {
             .field("db_pool_size", &self.db_pool_size)
             .field("body_limit", &self.body_limit)
             .field("log_json", &self.log_json)
+            .field("load_sample_catalog", &self.load_sample_catalog)
             .finish()
     }
 }
@@ -74,8 +79,10 @@ where
 impl Settings {
     /// Reads the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
+        let database_url = var("DATABASE_URL");
         Ok(Self {
-            database_url: var("DATABASE_URL"),
+            load_sample_catalog: parse("LOAD_SAMPLE_CATALOG", database_url.is_none())?,
+            database_url,
             bind_addr: parse("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
             data_dir: var("ZIKAO_DATA_DIR")
                 .map(PathBuf::from)
@@ -110,6 +117,7 @@ impl Settings {
             shutdown_timeout_secs: 5,
             workers: Some(1),
             handle_signals: false,
+            load_sample_catalog: false,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! The zikao-cert HTTP service: actix-web routes over the `domain` rules and the
 //! `persistence` storage, documented by a generated OpenAPI 3.1 document.
 
+pub mod catalog_cache;
+pub mod catalog_import;
 pub mod config;
 pub mod extract;
 pub mod middleware;

@@ -3,6 +3,7 @@
 use diesel::PgConnection;
 use persistence::DbPool;
 
+use crate::catalog_cache::CatalogCache;
 use crate::problem::ApiError;
 
 /// Shared application state.
@@ -10,6 +11,8 @@ use crate::problem::ApiError;
 pub struct AppState {
     /// The database pool.
     pub pool: DbPool,
+    /// The current catalogue, in memory (catalogue reads never hit the database).
+    pub catalog: CatalogCache,
 }
 
 impl AppState {
