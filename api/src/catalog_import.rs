@@ -203,7 +203,8 @@ pub fn seed_sample_if_empty(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
 ) -> Result<Option<(ImportReport, RoundRecord)>, ImportError> {
-    const SEED_LOCK_KEY: i64 = 0x7a696b616f_5eed;
+    // "zikao" followed by "seed".
+    const SEED_LOCK_KEY: i64 = 0x007a_696b_616f_5eed;
     conn.transaction(|conn| {
         diesel::sql_query(format!("SELECT pg_advisory_xact_lock({SEED_LOCK_KEY})"))
             .execute(conn)

@@ -9,6 +9,9 @@ use persistence::local_pg::LocalCluster;
 const USAGE: &str = "\
 usage: zikao-cert [serve]          run the service (default)
        zikao-cert openapi          print the OpenAPI document (YAML), as committed in openapi.yaml
+       zikao-cert catalog import FILE
+                                   check a JSON catalogue and store it as the new current version;
+                                   prints the report, or every problem with its JSON path (exit 1)
 
 Configuration is read from the environment; see README.md.";
 
@@ -21,6 +24,7 @@ fn main() -> ExitCode {
             print!("{}", api::openapi::yaml());
             ExitCode::SUCCESS
         }
+        ["catalog", "import", file] => catalog_import(std::path::Path::new(file)),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -42,22 +46,8 @@ fn serve() -> ExitCode {
     };
     api::telemetry::init(settings.log_json);
 
-    let (database_url, mut cluster) = match &settings.database_url {
-        Some(url) => (url.clone(), None),
-        None => match LocalCluster::ensure(&settings.data_dir) {
-            Ok(cluster) => {
-                if let Err(e) = cluster.create_database("zikao_cert") {
-                    eprintln!("zikao-cert: {e}");
-                    return ExitCode::FAILURE;
-                }
-                tracing::info!(data_dir = %cluster.data_dir().display(), "using the private local PostgreSQL cluster");
-                (cluster.url("zikao_cert"), Some(cluster))
-            }
-            Err(e) => {
-                eprintln!("zikao-cert: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
+    let Some((database_url, mut cluster)) = database(&settings) else {
+        return ExitCode::FAILURE;
     };
 
     let result = actix_web::rt::System::new().block_on(async {
@@ -80,6 +70,85 @@ fn serve() -> ExitCode {
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zikao-cert: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The database to use: `DATABASE_URL`, or the private local cluster (started if
+/// needed). Prints the reason and gives `None` when neither is available.
+fn database(settings: &Settings) -> Option<(String, Option<LocalCluster>)> {
+    match &settings.database_url {
+        Some(url) => Some((url.clone(), None)),
+        None => match LocalCluster::ensure(&settings.data_dir) {
+            Ok(cluster) => {
+                if let Err(e) = cluster.create_database("zikao_cert") {
+                    eprintln!("zikao-cert: {e}");
+                    return None;
+                }
+                tracing::info!(data_dir = %cluster.data_dir().display(), "using the private local PostgreSQL cluster");
+                Some((cluster.url("zikao_cert"), Some(cluster)))
+            }
+            Err(e) => {
+                eprintln!("zikao-cert: {e}");
+                None
+            }
+        },
+    }
+}
+
+/// `zikao-cert catalog import FILE`: the same check and atomic import as
+/// `PUT /api/v1/admin/catalog`. A running service picks the new version up within
+/// its re-check interval.
+fn catalog_import(file: &std::path::Path) -> ExitCode {
+    use diesel::Connection;
+
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("zikao-cert: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    api::telemetry::init(settings.log_json);
+    let Some((database_url, mut cluster)) = database(&settings) else {
+        return ExitCode::FAILURE;
+    };
+    let result = diesel::PgConnection::establish(&database_url)
+        .map_err(|e| format!("cannot connect to the database: {e}"))
+        .and_then(|mut conn| {
+            persistence::pool::run_migrations(&mut conn).map_err(|e| e.to_string())?;
+            Ok(api::catalog_import::import_file(&mut conn, file, None))
+        });
+    if let Some(cluster) = cluster.as_mut() {
+        cluster.stop();
+    }
+    match result {
+        Ok(Ok(report)) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(api::catalog_import::ImportError::Invalid(problems))) => {
+            eprintln!(
+                "{}: {} problem(s); nothing was imported",
+                file.display(),
+                problems.len()
+            );
+            for (path, violation) in problems {
+                let at = if path.is_empty() { "(document)" } else { &path };
+                eprintln!(
+                    "  {at}: [{}] {} / {}",
+                    violation.code, violation.zh, violation.en
+                );
+            }
+            ExitCode::FAILURE
+        }
+        Ok(Err(e)) => {
+            eprintln!("zikao-cert: {e}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("zikao-cert: {e}");
             ExitCode::FAILURE

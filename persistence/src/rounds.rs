@@ -174,7 +174,8 @@ pub fn create(
         diesel::insert_into(rounds::table)
             .values(to_row(&record))
             .execute(conn)?;
-        Ok(record)
+        // Read back what was stored (Postgres keeps microseconds, not nanoseconds).
+        get(conn, record.id)
     })
 }
 
@@ -227,7 +228,7 @@ pub fn update(
                 rounds::version.eq(row.version),
             ))
             .execute(conn)?;
-        Ok(UpdateOutcome::Updated(record))
+        get(conn, id).map(UpdateOutcome::Updated)
     })
 }
 

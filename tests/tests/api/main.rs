@@ -1,5 +1,6 @@
 //! End-to-end tests over HTTP against a real Postgres (see `tests/src/lib.rs`).
 
+mod catalog;
 mod courses;
 mod errors;
 mod health;
