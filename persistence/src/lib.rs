@@ -3,7 +3,6 @@
 //! `&mut PgConnection` so that callers compose them inside one transaction.
 
 pub mod catalog;
-pub mod courses;
 pub mod error;
 pub mod local_pg;
 pub mod pool;

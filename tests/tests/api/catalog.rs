@@ -733,3 +733,28 @@ async fn eligibility_is_answered_from_memory_quickly() {
     eprintln!("eligibility over HTTP (debug build, sequential): {each:?} per request");
     assert!(each < std::time::Duration::from_millis(50), "{each:?}");
 }
+
+// --- migrations -----------------------------------------------------------------
+
+#[test]
+fn the_catalogue_rules_migration_reverts_and_reapplies() {
+    use diesel_migrations::MigrationHarness;
+    let (url, _) = tests::fresh_database();
+    let mut conn = PgConnection::establish(&url).unwrap();
+    // Revert down to and including this migration (later ones first), then redo.
+    let mut reverted = 0;
+    loop {
+        let version = conn
+            .revert_last_migration(persistence::pool::MIGRATIONS)
+            .unwrap();
+        reverted += 1;
+        if version.to_string() == "20261130000002" {
+            break;
+        }
+    }
+    assert_eq!(
+        persistence::pool::run_migrations(&mut conn).unwrap(),
+        reverted
+    );
+    assert!(persistence::pool::is_ready(&mut conn).unwrap());
+}
