@@ -16,8 +16,12 @@ fn main() {
         assert!(!api::auth::password::verify(&last, "wrong password"));
     }
     let verify_ms = started.elapsed().as_secs_f64() * 1000.0 / rounds as f64;
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("argon2id m=19456 KiB t=2 p=1: hash {hash_ms:.1} ms, verify {verify_ms:.1} ms (mean of {rounds})");
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!(
+        "argon2id m=19456 KiB t=2 p=1: hash {hash_ms:.1} ms, verify {verify_ms:.1} ms (mean of {rounds})"
+    );
     println!(
         "implied ceiling: {:.0} sign-ins/s on {cores} cores (verification bound)",
         cores as f64 * 1000.0 / verify_ms

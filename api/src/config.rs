@@ -27,6 +27,10 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Whether the server stops on SIGINT/SIGTERM (off for in-process test servers).
     pub handle_signals: bool,
+    /// `LOAD_SAMPLE_CATALOG` (`true`/`false`): on a database with no catalogue yet,
+    /// import `data/sample-catalog.json` and create a demo round with open windows.
+    /// Default: true only when `DATABASE_URL` is unset (a local run).
+    pub load_sample_catalog: bool,
     /// Where the token signing key comes from.
     pub jwt_key: JwtKeySource,
 }
@@ -64,6 +68,7 @@ impl std::fmt::Debug for Settings {
             .field("body_limit", &self.body_limit)
             .field("log_json", &self.log_json)
             .field("jwt_key", &self.jwt_key)
+            .field("load_sample_catalog", &self.load_sample_catalog)
             .finish()
     }
 }
@@ -106,13 +111,13 @@ impl Settings {
             (None, Some(file)) => JwtKeySource::File(PathBuf::from(file)),
             (None, None) => JwtKeySource::File(data_dir.join("jwt-ed25519.pem")),
         };
+        let database_url = var("DATABASE_URL");
         Ok(Self {
             jwt_key,
-            database_url: var("DATABASE_URL"),
+            load_sample_catalog: parse("LOAD_SAMPLE_CATALOG", database_url.is_none())?,
+            database_url,
             bind_addr: parse("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
-            data_dir: var("ZIKAO_DATA_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(".data")),
+            data_dir,
             cors_allowed_origins: var("CORS_ALLOWED_ORIGINS")
                 .map(|v| {
                     v.split(',')
@@ -144,6 +149,7 @@ impl Settings {
             workers: Some(1),
             handle_signals: false,
             jwt_key: JwtKeySource::Ephemeral,
+            load_sample_catalog: false,
         }
     }
 }

@@ -2,6 +2,8 @@
 //! `persistence` storage, documented by a generated OpenAPI 3.1 document.
 
 pub mod auth;
+pub mod catalog_cache;
+pub mod catalog_import;
 pub mod cli;
 pub mod config;
 pub mod extract;

@@ -9,6 +9,9 @@ use persistence::local_pg::LocalCluster;
 const USAGE: &str = "\
 usage: zikao-cert [serve]                          run the service (default)
        zikao-cert admin create --username NAME     create an admin; the password is read from standard input
+       zikao-cert catalog import FILE              check a JSON catalogue and store it as the new current
+                                                   version; prints the report, or every problem with its
+                                                   JSON path (exit 1)
        zikao-cert openapi                          print the OpenAPI document (YAML), as committed in openapi.yaml
 
 Configuration is read from the environment; see README.md.";
@@ -23,6 +26,7 @@ fn main() -> ExitCode {
             print!("{}", api::openapi::yaml());
             ExitCode::SUCCESS
         }
+        ["catalog", "import", file] => catalog_import(std::path::Path::new(file)),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -134,6 +138,61 @@ fn serve() -> ExitCode {
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("zikao-cert: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `zikao-cert catalog import FILE`: the same check and atomic import as
+/// `PUT /api/v1/admin/catalog`. A running service picks the new version up within
+/// its re-check interval.
+fn catalog_import(file: &std::path::Path) -> ExitCode {
+    use diesel::Connection;
+
+    let settings = match settings() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    api::telemetry::init(settings.log_json);
+    let (database_url, mut cluster) = match database(&settings) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    let result = diesel::PgConnection::establish(&database_url)
+        .map_err(|e| format!("cannot connect to the database: {e}"))
+        .and_then(|mut conn| {
+            persistence::pool::run_migrations(&mut conn).map_err(|e| e.to_string())?;
+            Ok(api::catalog_import::import_file(&mut conn, file, None))
+        });
+    if let Some(cluster) = cluster.as_mut() {
+        cluster.stop();
+    }
+    match result {
+        Ok(Ok(report)) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(api::catalog_import::ImportError::Invalid(problems))) => {
+            eprintln!(
+                "{}: {} problem(s); nothing was imported",
+                file.display(),
+                problems.len()
+            );
+            for (path, violation) in problems {
+                let at = if path.is_empty() { "(document)" } else { &path };
+                eprintln!(
+                    "  {at}: [{}] {} / {}",
+                    violation.code, violation.zh, violation.en
+                );
+            }
+            ExitCode::FAILURE
+        }
+        Ok(Err(e)) => {
+            eprintln!("zikao-cert: {e}");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("zikao-cert: {e}");
             ExitCode::FAILURE

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::auth::keys::JwtKeys;
 use crate::auth::throttle::AddressThrottle;
+use crate::catalog_cache::{CatalogCache, RECHECK_INTERVAL};
 use crate::config::{JwtKeySource, Settings};
 use crate::extract::BodyLimit;
 use crate::middleware::{REQUEST_ID, problem_and_request_id};
@@ -63,7 +64,9 @@ impl Application {
             pool,
             keys: Arc::new(keys),
             throttle: Arc::new(AddressThrottle::default()),
+            catalog: CatalogCache::default(),
         };
+        load_catalog(&state, settings.load_sample_catalog).await;
 
         let listener =
             TcpListener::bind(settings.bind_addr).map_err(|source| StartError::Bind {
@@ -170,6 +173,51 @@ async fn migrate_or_retry(pool: persistence::DbPool) -> Result<(), StartError> {
                 .map(|_| ())
                 .map_err(|e| StartError::Migration(e.to_string()))
         }
+    }
+}
+
+/// Seeds the sample catalogue on a fresh local installation (when asked), loads the
+/// current catalogue into memory, and starts the background re-check. A database
+/// that is down now is not fatal: the re-check loads the catalogue when it is back.
+async fn load_catalog(state: &AppState, load_sample: bool) {
+    let (pool, cache) = (state.pool.clone(), state.catalog.clone());
+    let loaded = web::block(move || -> Result<(), String> {
+        let mut conn = pool
+            .get_timeout(Duration::from_secs(5))
+            .map_err(|e| e.to_string())?;
+        if load_sample {
+            match crate::catalog_import::seed_sample_if_empty(&mut conn, chrono::Utc::now()) {
+                Ok(Some((report, round))) => tracing::info!(
+                    %report, round = %round.id,
+                    "first local run: loaded the SAMPLE catalogue and a demo round with open windows"
+                ),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "could not load the sample catalogue"),
+            }
+        }
+        cache.refresh(&mut conn).map_err(|e| e.to_string())
+    })
+    .await;
+    if let Err(e) = loaded.map_err(|e| e.to_string()).and_then(|r| r) {
+        tracing::warn!(error = %e, "catalogue not loaded at start; retrying in the background");
+    }
+    let (pool, cache) = (state.pool.clone(), state.catalog.clone());
+    let spawned = std::thread::Builder::new()
+        .name("catalog-recheck".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(RECHECK_INTERVAL);
+                let result = pool
+                    .get_timeout(Duration::from_secs(5))
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut conn| cache.refresh(&mut conn).map_err(|e| e.to_string()));
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "catalogue re-check failed");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "could not start the catalogue re-check");
     }
 }
 

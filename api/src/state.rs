@@ -7,6 +7,7 @@ use persistence::DbPool;
 
 use crate::auth::keys::JwtKeys;
 use crate::auth::throttle::AddressThrottle;
+use crate::catalog_cache::CatalogCache;
 use crate::problem::ApiError;
 
 /// Shared application state.
@@ -18,6 +19,8 @@ pub struct AppState {
     pub keys: Arc<JwtKeys>,
     /// Failed sign-ins per client address.
     pub throttle: Arc<AddressThrottle>,
+    /// The current catalogue, in memory (catalogue reads never hit the database).
+    pub catalog: CatalogCache,
 }
 
 impl AppState {

@@ -3,12 +3,13 @@
 //! `&mut PgConnection` so that callers compose them inside one transaction.
 
 pub mod accounts;
-pub mod courses;
+pub mod catalog;
 pub mod error;
 pub mod idempotency;
 pub mod local_pg;
 pub mod outbox;
 pub mod pool;
+pub mod rounds;
 pub mod schema;
 
 pub use error::DbError;

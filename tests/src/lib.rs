@@ -155,6 +155,8 @@ pub struct TestApp {
     pub db_name: String,
     /// An HTTP client.
     pub client: reqwest::Client,
+    /// The service's shared state (its pool and in-memory catalogue).
+    pub state: api::state::AppState,
 }
 
 /// Starts the service on a fresh database.
@@ -165,6 +167,14 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_on(db_url, db_name).await
 }
 
+/// Starts the service on a fresh database holding the sample catalogue
+/// (`data/sample-catalog.json`: majors 100701 药学, 120402 行政管理, 090502 园林).
+pub async fn spawn_app_with_sample() -> TestApp {
+    let app = spawn_app().await;
+    app.import_sample().await;
+    app
+}
+
 /// Starts the service against a given database URL (which may be unreachable).
 pub async fn spawn_app_on(db_url: String, db_name: String) -> TestApp {
     let settings = Settings::for_tests(db_url.clone());
@@ -172,6 +182,7 @@ pub async fn spawn_app_on(db_url: String, db_name: String) -> TestApp {
         .await
         .expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -181,6 +192,7 @@ pub async fn spawn_app_on(db_url: String, db_name: String) -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client"),
+        state,
     }
 }
 
@@ -262,6 +274,27 @@ impl TestApp {
                 .header("accept-language", lang),
         )
         .await
+    }
+
+    /// Imports a catalogue document (JSON) through the import use case, as the
+    /// service's admin import does, and refreshes the service's in-memory catalogue.
+    pub async fn import_catalog(&self, json: &str) -> api::catalog_import::ImportReport {
+        let catalog = api::catalog_import::parse_document(json.as_bytes())
+            .unwrap_or_else(|p| panic!("the test catalogue is invalid: {p:?}"));
+        api::catalog_import::import_and_refresh(&self.state, catalog, None)
+            .await
+            .expect("import the catalogue")
+    }
+
+    /// Imports `data/sample-catalog.json`.
+    pub async fn import_sample(&self) -> api::catalog_import::ImportReport {
+        self.import_catalog(api::catalog_import::SAMPLE_CATALOG)
+            .await
+    }
+
+    /// A direct connection to this app's database.
+    pub fn connect(&self) -> PgConnection {
+        PgConnection::establish(&self.db_url).expect("connect")
     }
 
     /// Runs SQL on this app's database.

@@ -693,8 +693,10 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
         .json(state.keys.jwks())
 }
 
-/// Whether the catalogue has this major. (Until the catalogue lands, every
-/// syntactically valid code passes; see issue 4.)
-fn major_exists(_state: &AppState, _code: &MajorCode) -> bool {
-    true
+/// Whether the current catalogue has this major.
+fn major_exists(state: &AppState, code: &MajorCode) -> bool {
+    state
+        .catalog
+        .current()
+        .is_some_and(|c| c.catalog.major(code).is_some())
 }

@@ -1,8 +1,9 @@
-//! The course catalogue (R16: every course says where its exam is registered).
+//! The course catalogue (R16: every course says where its exam is registered),
+//! served from the in-memory current catalogue.
 
 use actix_web::{get, web};
 use domain::CourseCode;
-use persistence::courses::CourseRow;
+use domain::catalog::{self, Course};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -21,19 +22,11 @@ pub enum ExamChannel {
     SchoolOffice,
 }
 
-impl ExamChannel {
-    fn from_db(text: &str) -> Self {
-        match text {
-            "school_office" => ExamChannel::SchoolOffice,
-            _ => ExamChannel::Platform,
-        }
-    }
-
-    /// The Chinese label a frontend shows.
-    pub fn label(self) -> &'static str {
-        match self {
-            ExamChannel::Platform => "通过平台报名",
-            ExamChannel::SchoolOffice => "联系学校自考办报名",
+impl From<catalog::ExamChannel> for ExamChannel {
+    fn from(channel: catalog::ExamChannel) -> Self {
+        match channel {
+            catalog::ExamChannel::Platform => Self::Platform,
+            catalog::ExamChannel::SchoolOffice => Self::SchoolOffice,
         }
     }
 }
@@ -42,7 +35,7 @@ impl ExamChannel {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "code": "00018", "name": "计算机基础", "credits": 2, "practical": false,
-    "exam_channel": "platform", "exam_channel_label": "通过平台报名"
+    "exam_channel": "platform", "exam_channel_label": "在考生服务平台报考"
 }))]
 pub struct CourseView {
     /// Five-digit course code.
@@ -60,16 +53,15 @@ pub struct CourseView {
     pub exam_channel_label: String,
 }
 
-impl From<CourseRow> for CourseView {
-    fn from(row: CourseRow) -> Self {
-        let channel = ExamChannel::from_db(&row.exam_channel);
+impl From<&Course> for CourseView {
+    fn from(course: &Course) -> Self {
         Self {
-            code: row.code,
-            name: row.name,
-            credits: row.credits,
-            practical: row.practical,
-            exam_channel: channel,
-            exam_channel_label: channel.label().to_owned(),
+            code: course.code.to_string(),
+            name: course.name.clone(),
+            credits: i16::from(course.credits),
+            practical: course.practical,
+            exam_channel: course.exam_channel.into(),
+            exam_channel_label: course.exam_channel.label_zh().to_owned(),
         }
     }
 }
@@ -78,8 +70,14 @@ impl From<CourseRow> for CourseView {
 #[utoipa::path(
     tag = "catalogue",
     operation_id = "list_courses",
+    description = "Every course of the current catalogue version, ordered by code, with \
+        where its exam is registered when it is not certified (R16). Served from memory; \
+        an empty list until a catalogue is imported.",
     params(PageQuery),
-    responses((status = 200, description = "One page of courses.", body = Paginated<CourseView>))
+    responses((status = 200, description = "One page of courses.", body = Paginated<CourseView>,
+        example = json!({"items": [{"code": "00015", "name": "英语（二）", "credits": 14,
+            "practical": false, "exam_channel": "platform", "exam_channel_label": "在考生服务平台报考"}],
+            "total": 13, "page": 1, "per_page": 1})))
 )]
 #[get("/courses")]
 pub async fn list_courses(
@@ -87,28 +85,31 @@ pub async fn list_courses(
     query: ApiQuery<PageQuery>,
 ) -> Result<web::Json<Paginated<CourseView>>, ApiError> {
     let page = query.0.check()?;
-    let (rows, total) = state
-        .db(move |conn| {
-            Ok(persistence::courses::list(
-                conn,
-                page.offset(),
-                page.per_page,
-            )?)
-        })
-        .await?;
-    Ok(web::Json(page.wrap(
-        rows.into_iter().map(CourseView::from).collect(),
-        total,
-    )))
+    let Some(current) = state.catalog.current() else {
+        return Ok(web::Json(page.wrap(Vec::new(), 0)));
+    };
+    let mut courses: Vec<&Course> = current.catalog.courses().iter().collect();
+    courses.sort_by_key(|c| c.code);
+    let total = courses.len() as i64;
+    let items = courses
+        .into_iter()
+        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+        .take(usize::try_from(page.per_page).unwrap_or(0))
+        .map(CourseView::from)
+        .collect();
+    Ok(web::Json(page.wrap(items, total)))
 }
 
 /// One course of the current catalogue.
 #[utoipa::path(
     tag = "catalogue",
     operation_id = "get_course",
+    description = "One course of the current catalogue version by its five-digit code.",
     params(("code" = String, Path, description = "Five-digit course code.", example = "03708", pattern = "^[0-9]{5}$")),
     responses(
-        (status = 200, description = "The course.", body = CourseView),
+        (status = 200, description = "The course.", body = CourseView,
+            example = json!({"code": "00019", "name": "计算机基础实践", "credits": 2, "practical": true,
+                "exam_channel": "school_office", "exam_channel_label": "通过学校自考办报考"})),
         (status = 404, description = "No course has this code in the current catalogue.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
@@ -118,14 +119,15 @@ pub async fn get_course(
     code: web::Path<String>,
 ) -> Result<web::Json<CourseView>, ApiError> {
     let code = CourseCode::parse(&code).map_err(|v| ApiError::field("code", v))?;
-    let row = state
-        .db(move |conn| match persistence::courses::find(conn, code) {
-            Err(persistence::DbError::NotFound) => Err(ApiError::not_found(Msg::new(
+    state
+        .catalog
+        .current()
+        .and_then(|c| c.catalog.course(&code).map(CourseView::from))
+        .map(web::Json)
+        .ok_or_else(|| {
+            ApiError::not_found(Msg::new(
                 format!("课程 {code} 不存在"),
                 format!("there is no course {code}"),
-            ))),
-            other => Ok(other?),
+            ))
         })
-        .await?;
-    Ok(web::Json(row.into()))
 }

@@ -5,9 +5,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod admin;
 pub mod auth;
+pub mod catalog;
 pub mod courses;
 pub mod health;
 pub mod me;
+pub mod rounds;
 pub mod staff;
 pub mod views;
 
@@ -20,6 +22,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         utoipa_actix_web::scope("/api/v1")
             .service(courses::list_courses)
             .service(courses::get_course)
+            .service(catalog::list_majors)
+            .service(catalog::get_major)
+            .service(catalog::get_major_eligibility)
+            .service(catalog::list_certificate_kinds)
+            .service(rounds::list_rounds)
+            .service(rounds::get_current_round)
             .service(admin::list_schools)
             .service(auth::register)
             .service(auth::login)

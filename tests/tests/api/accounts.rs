@@ -1,7 +1,7 @@
 //! Accounts, sign-in, tokens and passwords (issue 3; R1, R2, R19).
 
 use serde_json::{Value, json};
-use tests::{PASSWORD, TestApp, exam_number, id_number, spawn_app};
+use tests::{PASSWORD, TestApp, exam_number, id_number, spawn_app, spawn_app_with_sample};
 
 const MAJOR: &str = "100701";
 
@@ -18,7 +18,7 @@ fn registration(n: u32) -> Value {
 
 #[tokio::test]
 async fn a_candidate_registers_and_signs_in_with_exam_or_id_number() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let mut body = registration(1);
     body["id_number"] = id_number("19990101", 1).to_lowercase().into();
     let reply = app.post_json("/api/v1/auth/register", &body).await;
@@ -49,7 +49,7 @@ async fn a_candidate_registers_and_signs_in_with_exam_or_id_number() {
 
 #[tokio::test]
 async fn each_bad_registration_field_gets_its_code_and_path_in_both_languages() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let cases: &[(&str, Value, &str)] = &[
         ("exam_number", json!("12345"), "exam_number.format"),
         ("exam_number", json!("01011820000a"), "exam_number.format"),
@@ -77,6 +77,7 @@ async fn each_bad_registration_field_gets_its_code_and_path_in_both_languages() 
         ("password", json!("1234567890"), "password.only_digits"),
         ("password", json!(exam_number(2)), "password.only_digits"),
         ("major_code", json!("药学!"), "major.code_format"),
+        ("major_code", json!("999999"), "major.unknown"),
         ("school_code", json!("bad code"), "school_code.format"),
     ];
     for (field, value, code) in cases {
@@ -115,7 +116,7 @@ async fn each_bad_registration_field_gets_its_code_and_path_in_both_languages() 
 
 #[tokio::test]
 async fn a_password_equal_to_the_id_number_is_refused() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     // An ID number ending in X, so the password is not only digits.
     let seq = (0..1000)
         .find(|s| id_number("19990101", *s).ends_with('X'))
@@ -130,7 +131,7 @@ async fn a_password_equal_to_the_id_number_is_refused() {
 
 #[tokio::test]
 async fn several_bad_fields_are_reported_at_once() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let mut body = registration(4);
     body["exam_number"] = json!("1");
     body["phone"] = json!("1");
@@ -149,7 +150,7 @@ async fn several_bad_fields_are_reported_at_once() {
 
 #[tokio::test]
 async fn a_missing_or_unknown_or_mistyped_field_is_named() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let mut body = registration(5);
     body.as_object_mut().unwrap().remove("phone");
     let p = app
@@ -175,7 +176,7 @@ async fn a_missing_or_unknown_or_mistyped_field_is_named() {
 
 #[tokio::test]
 async fn registering_the_same_exam_number_or_id_number_twice_is_409() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     assert_eq!(
         app.post_json("/api/v1/auth/register", &registration(6))
             .await
@@ -200,7 +201,7 @@ async fn registering_the_same_exam_number_or_id_number_twice_is_409() {
 
 #[tokio::test]
 async fn concurrent_duplicate_registrations_create_exactly_one_account() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let body = registration(9);
     let mut tasks = Vec::new();
     for _ in 0..6 {
@@ -232,7 +233,7 @@ async fn concurrent_duplicate_registrations_create_exactly_one_account() {
 
 #[tokio::test]
 async fn an_unknown_school_is_422() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let mut body = registration(10);
     body["school_code"] = json!("NOPE1");
     app.post_json("/api/v1/auth/register", &body)
@@ -252,7 +253,7 @@ async fn registered(app: &TestApp, n: u32) -> String {
 
 #[tokio::test]
 async fn an_unknown_login_and_a_wrong_password_get_the_same_401() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let login = registered(&app, 11).await;
     let wrong = app
         .post_json(
@@ -281,7 +282,7 @@ async fn an_unknown_login_and_a_wrong_password_get_the_same_401() {
 
 #[tokio::test]
 async fn five_failures_lock_the_account_and_a_success_resets_the_count() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let login = registered(&app, 12).await;
     let wrong = json!({"login": login, "password": "nottheone1"});
     let fail = || app.post_json("/api/v1/auth/login", &wrong);
@@ -308,7 +309,7 @@ async fn five_failures_lock_the_account_and_a_success_resets_the_count() {
 
 #[tokio::test]
 async fn many_failures_from_one_address_are_throttled_with_429() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     for i in 0..20 {
         app.post_json(
             "/api/v1/auth/login",
@@ -329,7 +330,7 @@ async fn many_failures_from_one_address_are_throttled_with_429() {
 
 #[tokio::test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let login = registered(&app, 13).await;
     let first = app.login(&login, PASSWORD).await;
     let r1 = first["refresh_token"].as_str().unwrap();
@@ -360,7 +361,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
 
 #[tokio::test]
 async fn refresh_tokens_are_stored_only_as_hashes() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let login = registered(&app, 14).await;
     let pair = app.login(&login, PASSWORD).await;
     let token = pair["refresh_token"].as_str().unwrap();
@@ -372,7 +373,7 @@ async fn refresh_tokens_are_stored_only_as_hashes() {
 
 #[tokio::test]
 async fn logout_revokes_the_refresh_token() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let login = registered(&app, 15).await;
     let pair = app.login(&login, PASSWORD).await;
     let access = pair["access_token"].as_str().unwrap();
@@ -399,7 +400,7 @@ async fn logout_revokes_the_refresh_token() {
 
 #[tokio::test]
 async fn bad_access_tokens_are_401() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let login = registered(&app, 16).await;
     let good = app.login(&login, PASSWORD).await["access_token"]
         .as_str()
@@ -444,7 +445,7 @@ async fn bad_access_tokens_are_401() {
 
 #[tokio::test]
 async fn the_access_token_verifies_with_the_published_jwks() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let login = registered(&app, 17).await;
     let token = app.login(&login, PASSWORD).await["access_token"]
         .as_str()
@@ -477,7 +478,7 @@ fn reset_token_from_outbox(app: &TestApp) -> String {
 
 #[tokio::test]
 async fn a_self_service_reset_sets_a_new_password_once_and_revokes_sessions() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let login = registered(&app, 18).await;
     let old_pair = app.login(&login, PASSWORD).await;
     let reply = app
@@ -522,7 +523,7 @@ async fn a_self_service_reset_sets_a_new_password_once_and_revokes_sessions() {
 
 #[tokio::test]
 async fn a_reset_request_answers_202_for_unknown_logins_and_writes_nothing() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     for login in ["999999999999", "nobody", "张三"] {
         let reply = app
             .post_json("/api/v1/auth/password-resets", &json!({"login": login}))
@@ -541,7 +542,7 @@ async fn a_reset_request_answers_202_for_unknown_logins_and_writes_nothing() {
 
 #[tokio::test]
 async fn an_expired_reset_token_is_refused() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let login = registered(&app, 19).await;
     app.post_json("/api/v1/auth/password-resets", &json!({"login": login}))
         .await;
@@ -557,7 +558,7 @@ async fn an_expired_reset_token_is_refused() {
 
 #[tokio::test]
 async fn changing_the_password_needs_the_current_one() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let login = registered(&app, 20).await;
     let token = app.login(&login, PASSWORD).await["access_token"]
         .as_str()
@@ -590,7 +591,7 @@ async fn changing_the_password_needs_the_current_one() {
 
 #[tokio::test]
 async fn staff_reset_gives_a_temporary_password_that_must_be_changed_first() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let admin = app.admin_token().await;
     app.create_school(&admin, "HBU01").await;
     let staff = app.staff_token(&admin, "li.laoshi", "HBU01").await;
@@ -643,7 +644,7 @@ async fn staff_reset_gives_a_temporary_password_that_must_be_changed_first() {
 
 #[tokio::test]
 async fn staff_of_another_school_cannot_reset_and_get_404() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let admin = app.admin_token().await;
     app.create_school(&admin, "HBU01").await;
     app.create_school(&admin, "WHU02").await;
@@ -680,7 +681,7 @@ async fn staff_of_another_school_cannot_reset_and_get_404() {
 
 #[tokio::test]
 async fn a_service_account_secret_is_shown_once_and_its_token_carries_scopes() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let admin = app.admin_token().await;
     let reply = app
         .post_json_as(
@@ -720,7 +721,7 @@ async fn a_service_account_secret_is_shown_once_and_its_token_carries_scopes() {
 
 #[tokio::test]
 async fn schools_are_created_by_admins_and_listed_for_anyone() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let admin = app.admin_token().await;
     app.create_school(&admin, "hbu01").await;
     let dup = app
@@ -738,7 +739,7 @@ async fn schools_are_created_by_admins_and_listed_for_anyone() {
 
 #[tokio::test]
 async fn staff_usernames_are_unique() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let admin = app.admin_token().await;
     app.create_school(&admin, "HBU01").await;
     app.staff_token(&admin, "li.laoshi", "HBU01").await;
@@ -777,7 +778,7 @@ enum Who {
 #[tokio::test]
 async fn authorization_matrix_of_the_account_operations() {
     use Who::*;
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let admin = app.admin_token().await;
     app.create_school(&admin, "HBU01").await;
     app.create_school(&admin, "WHU02").await;
@@ -911,7 +912,7 @@ fn every_secured_operation_declares_bearer_security_and_roles() {
 
 #[tokio::test]
 async fn anonymous_calls_get_401_exactly_on_the_operations_that_declare_security() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let doc = serde_json::to_value(api::openapi::document()).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
         let concrete = path

@@ -1,20 +1,23 @@
 use tests::{TestApp, spawn_app};
 
-fn seed_courses(app: &TestApp) {
-    app.sql(
-        "INSERT INTO catalog_versions (label) VALUES ('test catalogue');
-         INSERT INTO courses (catalog_version_id, code, name, credits, practical, exam_channel)
-         SELECT id, c.code, c.name, c.credits, c.practical, c.channel FROM catalog_versions,
-         (VALUES ('03708', '中国近代史纲要', 2, false, 'platform'),
-                 ('00019', '计算机基础实践', 2, true, 'school_office'),
-                 ('00018', '计算机基础', 2, false, 'platform')) AS c(code, name, credits, practical, channel);",
-    );
+/// Three courses, imported through the catalogue import (as an admin would).
+async fn seed_courses(app: &TestApp) {
+    app.import_catalog(
+        r#"{"label": "test catalogue",
+            "courses": [
+              {"code": "03708", "name": "中国近代史纲要", "credits": 2},
+              {"code": "00019", "name": "计算机基础实践", "credits": 2, "practical": true, "exam_channel": "school_office"},
+              {"code": "00018", "name": "计算机基础", "credits": 2}
+            ],
+            "majors": [{"code": "100701", "name": "药学", "level": "bachelor", "plan": ["03708", "00018", "00019"]}]}"#,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn courses_are_listed_by_code_with_their_exam_channel() {
     let app = spawn_app().await;
-    seed_courses(&app);
+    seed_courses(&app).await;
     let reply = app.get("/api/v1/courses").await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let body = reply.json();
@@ -35,7 +38,7 @@ async fn courses_are_listed_by_code_with_their_exam_channel() {
 #[tokio::test]
 async fn course_list_is_paginated() {
     let app = spawn_app().await;
-    seed_courses(&app);
+    seed_courses(&app).await;
     let body = app.get("/api/v1/courses?page=2&per_page=2").await.json();
     assert_eq!(body["total"], 3);
     assert_eq!(body["items"].as_array().unwrap().len(), 1);
@@ -63,7 +66,7 @@ async fn out_of_range_pagination_is_422_naming_the_field() {
 #[tokio::test]
 async fn a_course_is_found_by_its_code() {
     let app = spawn_app().await;
-    seed_courses(&app);
+    seed_courses(&app).await;
     let reply = app.get("/api/v1/courses/03708").await;
     assert_eq!(reply.status, 200);
     let body = reply.json();
@@ -74,7 +77,7 @@ async fn a_course_is_found_by_its_code() {
 #[tokio::test]
 async fn an_unknown_course_code_is_404() {
     let app = spawn_app().await;
-    seed_courses(&app);
+    seed_courses(&app).await;
     let body = app
         .get("/api/v1/courses/99999")
         .await

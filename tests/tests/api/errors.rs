@@ -212,7 +212,7 @@ async fn internal_error_text_never_reaches_the_body() {
     // A database that refuses connections: the pool error goes to the log only.
     let url = "postgres://nobody@localhost:5432/nothing?host=/nonexistent-zikao-socket".to_owned();
     let app = tests::spawn_app_on(url, "nothing".into()).await;
-    let reply = app.get("/api/v1/courses").await;
+    let reply = app.get("/api/v1/rounds").await;
     let body = reply.assert_problem(503, "service.unavailable");
     let text = body.to_string();
     assert!(

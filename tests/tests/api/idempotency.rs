@@ -1,7 +1,7 @@
 //! `Idempotency-Key` on POSTs.
 
 use serde_json::json;
-use tests::{PASSWORD, exam_number, id_number, spawn_app};
+use tests::{PASSWORD, exam_number, id_number, spawn_app_with_sample};
 
 fn registration(n: u32) -> serde_json::Value {
     json!({
@@ -12,7 +12,7 @@ fn registration(n: u32) -> serde_json::Value {
 
 #[tokio::test]
 async fn a_retry_with_the_same_key_and_body_gets_the_first_answer_again() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let send = |body: serde_json::Value| {
         app.client
             .post(app.url("/api/v1/auth/register"))
@@ -39,7 +39,7 @@ async fn a_retry_with_the_same_key_and_body_gets_the_first_answer_again() {
 
 #[tokio::test]
 async fn a_refusal_is_not_remembered_so_the_corrected_request_can_use_the_same_key() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let mut bad = registration(3);
     bad["phone"] = json!("123");
     let send = |body: &serde_json::Value| {
@@ -57,7 +57,7 @@ async fn a_refusal_is_not_remembered_so_the_corrected_request_can_use_the_same_k
 
 #[tokio::test]
 async fn answers_carrying_secrets_are_never_stored() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     assert_eq!(
         app.post_json("/api/v1/auth/register", &registration(4))
             .await
@@ -81,7 +81,7 @@ async fn answers_carrying_secrets_are_never_stored() {
 
 #[tokio::test]
 async fn keys_belong_to_their_caller() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let admin = app.admin_token().await;
     let school = |code: &str| json!({"code": code, "name": "学院"});
     let first = app
@@ -108,7 +108,7 @@ async fn keys_belong_to_their_caller() {
 
 #[tokio::test]
 async fn a_malformed_key_is_422() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_sample().await;
     let reply = app
         .send(
             app.client

@@ -1,0 +1,55 @@
+//! The current catalogue, held in memory: catalogue reads are the hottest path on
+//! deadline day, so they never touch the database. The cache is filled at start-up,
+//! replaced after every import in this process, and re-checked in the background so
+//! that an import made by another instance (or a database that was down at start-up)
+//! is picked up within [`RECHECK_INTERVAL`].
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use diesel::PgConnection;
+use persistence::DbError;
+use persistence::catalog::CatalogVersion;
+
+/// How often the background task compares the cached version with the database's.
+pub const RECHECK_INTERVAL: Duration = Duration::from_secs(15);
+
+/// A shared handle to the current catalogue version (cheap to clone).
+#[derive(Clone, Default)]
+pub struct CatalogCache {
+    current: Arc<RwLock<Option<Arc<CatalogVersion>>>>,
+}
+
+impl CatalogCache {
+    /// The current version, or `None` when no catalogue has been imported (or it could
+    /// not be loaded yet).
+    pub fn current(&self) -> Option<Arc<CatalogVersion>> {
+        // A poisoned lock still holds a whole Arc: the writer only swaps it.
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Installs `version` unless a newer one is already cached.
+    pub fn install(&self, version: CatalogVersion) {
+        let mut slot = self.current.write().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_none_or(|c| c.id < version.id) {
+            *slot = Some(Arc::new(version));
+        }
+    }
+
+    /// Loads the database's current version if it differs from the cached one.
+    pub fn refresh(&self, conn: &mut PgConnection) -> Result<(), DbError> {
+        let cached = self.current().map(|c| c.id);
+        let latest = persistence::catalog::current_version_id(conn)?;
+        if latest.is_some()
+            && latest != cached
+            && let Some(version) = persistence::catalog::load_current(conn)?
+        {
+            tracing::info!(version = version.id, label = %version.catalog.label(), "catalogue loaded into memory");
+            self.install(version);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,219 @@
+//! Importing a catalogue document: the same use case behind
+//! `zikao-cert catalog import FILE`, the first local run's sample catalogue and (later)
+//! `PUT /api/v1/admin/catalog`. The whole document is checked first and every
+//! problem reported with its JSON path; only a valid document is stored, as a new
+//! version, in one transaction.
+
+use std::path::Path;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use domain::Violation;
+use domain::catalog::{Catalog, Problems, ValidCatalog};
+use domain::window::{Pledge, Window};
+use persistence::DbError;
+use persistence::rounds::{NewRound, RoundRecord};
+use uuid::Uuid;
+
+use crate::problem::{ApiError, FieldProblem};
+use crate::state::AppState;
+
+/// `data/sample-catalog.json`, compiled in so that the binary can seed a fresh local
+/// installation from any working directory.
+pub const SAMPLE_CATALOG: &str = include_str!("../../data/sample-catalog.json");
+
+/// The pledge version of the demo round made with the sample catalogue.
+pub const DEMO_PLEDGE_VERSION: &str = "2026-demo";
+
+/// The demo round's pledge (R3), labelled as a demo.
+pub const DEMO_PLEDGE_TEXT: &str = "【演示用承诺书，非正式文本】本人承诺：所提交的前置学历信息及学历证书、成绩等材料真实、准确、完整，\
+如有虚假，本人愿意承担由此产生的一切后果，包括取消相应课程的认证结果；本人已阅读并同意申请须知的全部条款。";
+
+/// What an import stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    /// The new catalogue version.
+    pub version_id: i64,
+    /// The catalogue's label.
+    pub label: String,
+    /// Number of courses.
+    pub courses: usize,
+    /// Number of majors.
+    pub majors: usize,
+    /// Number of degree rules (annex table rows).
+    pub degree_rules: usize,
+    /// Number of certificate rules.
+    pub certificate_rules: usize,
+}
+
+impl std::fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "imported catalogue version {} \"{}\": {} courses, {} majors, {} degree rules, {} certificate rules",
+            self.version_id,
+            self.label,
+            self.courses,
+            self.majors,
+            self.degree_rules,
+            self.certificate_rules
+        )
+    }
+}
+
+/// Why an import stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The document is not a valid catalogue: every problem, with its JSON path.
+    #[error("the catalogue has {} problem(s)", .0.len())]
+    Invalid(Problems),
+    /// Storing failed.
+    #[error("{0}")]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for ImportError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Db(error.into())
+    }
+}
+
+impl From<ImportError> for ApiError {
+    fn from(error: ImportError) -> Self {
+        match error {
+            ImportError::Invalid(problems) => ApiError::validation(
+                problems
+                    .into_iter()
+                    .map(|(path, v)| FieldProblem::from_violation(path, v))
+                    .collect(),
+            ),
+            ImportError::Db(e) => e.into(),
+            ImportError::Read { .. } => ApiError::internal(error.to_string()),
+        }
+    }
+}
+
+/// Parses and checks a JSON catalogue document. A shape error (wrong JSON type,
+/// unknown field, bad code) is one problem at its path; otherwise every problem
+/// [`Catalog::validate`] finds.
+pub fn parse_document(json: &[u8]) -> Result<ValidCatalog, Problems> {
+    let malformed = |path: String, message: String| {
+        let path = if path == "." { String::new() } else { path };
+        vec![(
+            path,
+            Violation::new(
+                "catalog.format",
+                format!("目录文件格式错误：{message}"),
+                format!("the catalogue document is malformed: {message}"),
+            ),
+        )]
+    };
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let catalog: Catalog = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| malformed(e.path().to_string(), e.inner().to_string()))?;
+    de.end()
+        .map_err(|e| malformed(String::new(), e.to_string()))?;
+    catalog.validate()
+}
+
+/// Stores a checked catalogue as a new version.
+pub fn import_valid(
+    conn: &mut PgConnection,
+    catalog: &ValidCatalog,
+    imported_by: Option<Uuid>,
+) -> Result<ImportReport, DbError> {
+    let version_id = persistence::catalog::import(conn, catalog, imported_by)?;
+    Ok(ImportReport {
+        version_id,
+        label: catalog.label().to_owned(),
+        courses: catalog.courses().len(),
+        majors: catalog.majors().len(),
+        degree_rules: catalog.degree_rules().len(),
+        certificate_rules: catalog.certificate_rules().len(),
+    })
+}
+
+/// Checks a JSON document and, if valid, stores it as a new version.
+pub fn import_document(
+    conn: &mut PgConnection,
+    json: &[u8],
+    imported_by: Option<Uuid>,
+) -> Result<ImportReport, ImportError> {
+    let catalog = parse_document(json).map_err(ImportError::Invalid)?;
+    Ok(import_valid(conn, &catalog, imported_by)?)
+}
+
+/// Reads a JSON catalogue file and imports it (`zikao-cert catalog import FILE`).
+pub fn import_file(
+    conn: &mut PgConnection,
+    path: &Path,
+    imported_by: Option<Uuid>,
+) -> Result<ImportReport, ImportError> {
+    let json = std::fs::read(path).map_err(|source| ImportError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    import_document(conn, &json, imported_by)
+}
+
+/// Imports a checked catalogue and puts it in this process's memory at once.
+pub async fn import_and_refresh(
+    state: &AppState,
+    catalog: ValidCatalog,
+    imported_by: Option<Uuid>,
+) -> Result<ImportReport, ApiError> {
+    let cache = state.catalog.clone();
+    state
+        .db(move |conn| {
+            let report = import_valid(conn, &catalog, imported_by)?;
+            cache.refresh(conn)?;
+            Ok(report)
+        })
+        .await
+}
+
+/// The demo round: windows open from a day before `now` (prior degrees for 60 days,
+/// certification for 90), with the demo pledge.
+pub fn demo_round(now: DateTime<Utc>) -> NewRound {
+    let window = |days| {
+        Window::new(now - TimeDelta::days(1), now + TimeDelta::days(days))
+            .expect("a demo window closes after it opens")
+    };
+    NewRound {
+        name: "演示轮次（示例数据，非正式）".to_owned(),
+        prior_degree_window: window(60),
+        certification_window: window(90),
+        pledge: Pledge::new(DEMO_PLEDGE_VERSION, DEMO_PLEDGE_TEXT)
+            .expect("the demo pledge is valid"),
+    }
+}
+
+/// On a fresh installation (no catalogue version yet): imports the sample catalogue
+/// and creates the demo round. Does nothing when a catalogue exists. Runs under a
+/// transaction-scoped advisory lock, so that instances starting together seed once.
+pub fn seed_sample_if_empty(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+) -> Result<Option<(ImportReport, RoundRecord)>, ImportError> {
+    // "zikao" followed by "seed".
+    const SEED_LOCK_KEY: i64 = 0x007a_696b_616f_5eed;
+    conn.transaction(|conn| {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({SEED_LOCK_KEY})"))
+            .execute(conn)
+            .map_err(DbError::from)?;
+        if persistence::catalog::current_version_id(conn)?.is_some() {
+            return Ok(None);
+        }
+        let report = import_document(conn, SAMPLE_CATALOG.as_bytes(), None)?;
+        let round = persistence::rounds::create(conn, &demo_round(now), now)?;
+        Ok(Some((report, round)))
+    })
+}

@@ -1,0 +1,591 @@
+//! Self-study majors, their plans, eligibility per plan course, and certificate kinds
+//! (R8, R10–R16), served from the in-memory current catalogue.
+
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use domain::catalog::{self, CertificateKind, DegreeLevel, Evidence, Major, MajorCode};
+use domain::certificate_number::EducationType;
+use domain::eligibility::{self, PriorDegreeFacts, Route};
+use persistence::catalog::CatalogVersion;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::extract::ApiQuery;
+use crate::pagination::{PageQuery, Paginated};
+use crate::problem::{ApiError, FieldProblem, Lang, Msg};
+use crate::routes::courses::{CourseView, ExamChannel};
+use crate::state::AppState;
+
+/// Level of a self-study major or of a prior degree.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// 专科.
+    Associate,
+    /// 本科.
+    Bachelor,
+}
+
+impl From<DegreeLevel> for Level {
+    fn from(level: DegreeLevel) -> Self {
+        match level {
+            DegreeLevel::Associate => Self::Associate,
+            DegreeLevel::Bachelor => Self::Bachelor,
+        }
+    }
+}
+
+/// A certificate that certifies courses (R13–R15).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CertificateKindValue {
+    /// 全国计算机等级考试一级.
+    Ncre1,
+    /// 全国计算机等级考试二级.
+    Ncre2,
+    /// 大学英语四级.
+    Cet4,
+    /// 大学英语六级.
+    Cet6,
+}
+
+impl From<CertificateKind> for CertificateKindValue {
+    fn from(kind: CertificateKind) -> Self {
+        match kind {
+            CertificateKind::Ncre1 => Self::Ncre1,
+            CertificateKind::Ncre2 => Self::Ncre2,
+            CertificateKind::Cet4 => Self::Cet4,
+            CertificateKind::Cet6 => Self::Cet6,
+        }
+    }
+}
+
+/// How a course can be dealt with.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteValue {
+    /// Certified by the prior degree (学历证书课程认证, R7–R12).
+    Degree,
+    /// Certified by a non-degree certificate (非学历证书课程认证, R13–R15).
+    Certificate,
+    /// Examined (R16).
+    Exam,
+}
+
+impl RouteValue {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Degree => "学历证书课程认证",
+            Self::Certificate => "非学历证书课程认证",
+            Self::Exam => "参加考试",
+        }
+    }
+}
+
+impl From<Route> for RouteValue {
+    fn from(route: Route) -> Self {
+        match route {
+            Route::Degree => Self::Degree,
+            Route::Certificate => Self::Certificate,
+            Route::Exam => Self::Exam,
+        }
+    }
+}
+
+/// The evidence a degree-based certification needs.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceValue {
+    /// Ticking is enough (03708, 03709: R10).
+    None,
+    /// The learned course name and the transcript scores (R11, R12).
+    CourseAndScores,
+}
+
+/// A self-study major in a list.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"code": "100701", "name": "药学", "level": "bachelor",
+    "level_label": "本科", "course_count": 7}))]
+pub struct MajorSummary {
+    /// Major code.
+    pub code: String,
+    /// Chinese name.
+    pub name: String,
+    /// Level of the self-study major.
+    pub level: Level,
+    /// Chinese label of `level`.
+    pub level_label: String,
+    /// Number of courses in its plan.
+    pub course_count: usize,
+}
+
+impl From<&Major> for MajorSummary {
+    fn from(major: &Major) -> Self {
+        Self {
+            code: major.code.to_string(),
+            name: major.name.clone(),
+            level: major.level.into(),
+            level_label: major.level.label_zh().to_owned(),
+            course_count: major.plan.len(),
+        }
+    }
+}
+
+/// A self-study major with its course plan.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MajorView {
+    /// Major code.
+    pub code: String,
+    /// Chinese name.
+    pub name: String,
+    /// Level of the self-study major.
+    pub level: Level,
+    /// Chinese label of `level`.
+    pub level_label: String,
+    /// The course plan in display order, courses inlined.
+    pub plan: Vec<CourseView>,
+    /// The catalogue version this answer comes from.
+    pub catalog_version_id: i64,
+}
+
+/// The prior degree an eligibility answer assumes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PriorDegreeView {
+    /// Its level.
+    pub level: Level,
+    /// Chinese label of `level`.
+    pub level_label: String,
+    /// Its major name (may be empty when not given).
+    pub major: String,
+}
+
+/// What a degree-based certification of a course needs (R10–R12).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DegreeEvidenceView {
+    /// The annex-table rule that decided it.
+    pub rule_id: String,
+    /// `none` (tick only) or `course_and_scores`.
+    pub evidence: EvidenceValue,
+    /// Chinese label of `evidence`.
+    pub evidence_label: String,
+    /// Transcript course names expected to stand for the course (empty for `none`).
+    pub expected_names: Vec<String>,
+    /// Number of scores, separated by ASCII `;` (English II: 3); absent for `none`.
+    pub score_terms: Option<u8>,
+    /// Every score must be at least this; absent for `none`.
+    pub pass_mark: Option<u8>,
+}
+
+impl DegreeEvidenceView {
+    fn new(rule_id: String, evidence: &Evidence) -> Self {
+        match evidence {
+            Evidence::None => Self {
+                rule_id,
+                evidence: EvidenceValue::None,
+                evidence_label: "无需材料，勾选即可".to_owned(),
+                expected_names: Vec::new(),
+                score_terms: None,
+                pass_mark: None,
+            },
+            Evidence::CourseAndScores {
+                expected_names,
+                score_terms,
+                pass_mark,
+            } => Self {
+                rule_id,
+                evidence: EvidenceValue::CourseAndScores,
+                evidence_label: "已学课程名称及成绩".to_owned(),
+                expected_names: expected_names.clone(),
+                score_terms: Some(*score_terms),
+                pass_mark: Some(*pass_mark),
+            },
+        }
+    }
+}
+
+/// One course of the plan and how it can be dealt with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EligibilityEntry {
+    /// Course code.
+    pub course_code: String,
+    /// Course name.
+    pub course_name: String,
+    /// Primary route: `degree` if the prior degree certifies it, else `certificate`
+    /// if a certificate does, else `exam`.
+    pub route: RouteValue,
+    /// Chinese label of `route`.
+    pub route_label: String,
+    /// The degree rule's id when the route is `degree`.
+    pub rule_id: Option<String>,
+    /// The degree option and its evidence; null when the prior degree does not
+    /// certify the course.
+    pub degree: Option<DegreeEvidenceView>,
+    /// Certificates that certify the course for this major (may coexist with a degree
+    /// option, e.g. English II by CET-4/6).
+    pub certificate_kinds: Vec<CertificateKindValue>,
+    /// Chinese labels of `certificate_kinds`, same order.
+    pub certificate_kind_labels: Vec<String>,
+    /// Where the exam is registered if the course is not certified (R16).
+    pub exam_channel: ExamChannel,
+    /// Chinese label of `exam_channel`.
+    pub exam_channel_label: String,
+    /// Why, in the response language (Chinese unless `Accept-Language` prefers English).
+    pub reason: String,
+    /// Why, in Chinese.
+    pub reason_zh: String,
+    /// Why, in English.
+    pub reason_en: String,
+}
+
+/// Every course of a major's plan with its route.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EligibilityView {
+    /// The self-study major.
+    pub major: MajorSummary,
+    /// The prior degree assumed (a regular one, R7); null when none was given.
+    pub prior_degree: Option<PriorDegreeView>,
+    /// Every course of the plan, in plan order.
+    pub courses: Vec<EligibilityEntry>,
+    /// The catalogue version this answer comes from.
+    pub catalog_version_id: i64,
+}
+
+/// The prior degree to assume.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EligibilityQuery {
+    /// Level of the prior degree: `associate` or `bachelor` (专科/本科 accepted too).
+    /// Without it there is no prior degree and so no degree route.
+    #[param(example = "associate")]
+    pub prior_level: Option<String>,
+    /// Major name of the prior degree, as on its certificate; needs `prior_level`.
+    #[param(example = "药学")]
+    pub prior_major: Option<String>,
+}
+
+/// The courses one certificate kind certifies for one major.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertifiedCourses {
+    /// Major code.
+    pub major_code: String,
+    /// Major name.
+    pub major_name: String,
+    /// The courses of that major's plan this certificate certifies.
+    pub courses: Vec<CourseRef>,
+}
+
+/// A course by code and name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CourseRef {
+    /// Course code.
+    pub code: String,
+    /// Course name.
+    pub name: String,
+}
+
+/// A certificate kind and what it certifies (R13–R15).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CertificateKindView {
+    /// The kind.
+    pub kind: CertificateKindValue,
+    /// Chinese label.
+    pub label: String,
+    /// English label.
+    pub label_en: String,
+    /// Per major, the courses it certifies; majors it certifies nothing for are left out.
+    pub certifies: Vec<CertifiedCourses>,
+}
+
+fn current_or_404(state: &AppState, code: &MajorCode) -> Result<Arc<CatalogVersion>, ApiError> {
+    state
+        .catalog
+        .current()
+        .filter(|c| c.catalog.major(code).is_some())
+        .ok_or_else(|| {
+            ApiError::not_found(Msg::new(
+                format!("专业 {code} 不存在"),
+                format!("there is no major {code}"),
+            ))
+        })
+}
+
+fn major_code(text: &str) -> Result<MajorCode, ApiError> {
+    MajorCode::parse(text).map_err(|v| ApiError::field("code", v))
+}
+
+/// Lists the self-study majors of the current catalogue.
+#[utoipa::path(
+    tag = "catalogue",
+    operation_id = "list_majors",
+    description = "The self-study majors (自考专业) of the current catalogue version, in catalogue \
+        order, with their level and the size of their plan. Served from memory.",
+    params(PageQuery),
+    responses((status = 200, description = "One page of majors.", body = Paginated<MajorSummary>,
+        example = json!({"items": [{"code": "100701", "name": "药学", "level": "bachelor",
+            "level_label": "本科", "course_count": 7}], "total": 3, "page": 1, "per_page": 1})))
+)]
+#[get("/majors")]
+pub async fn list_majors(
+    state: web::Data<AppState>,
+    query: ApiQuery<PageQuery>,
+) -> Result<web::Json<Paginated<MajorSummary>>, ApiError> {
+    let page = query.0.check()?;
+    let Some(current) = state.catalog.current() else {
+        return Ok(web::Json(page.wrap(Vec::new(), 0)));
+    };
+    let majors = current.catalog.majors();
+    let items = majors
+        .iter()
+        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+        .take(usize::try_from(page.per_page).unwrap_or(0))
+        .map(MajorSummary::from)
+        .collect();
+    Ok(web::Json(page.wrap(items, majors.len() as i64)))
+}
+
+/// One self-study major with its course plan.
+#[utoipa::path(
+    tag = "catalogue",
+    operation_id = "get_major",
+    description = "A self-study major of the current catalogue with its course plan in display \
+        order, each course inlined (R8).",
+    params(("code" = String, Path, description = "Major code: 1–10 ASCII letters or digits.", example = "100701")),
+    responses(
+        (status = 200, description = "The major and its plan.", body = MajorView,
+            example = json!({"code": "090502", "name": "园林", "level": "bachelor", "level_label": "本科",
+                "plan": [{"code": "03708", "name": "中国近代史纲要", "credits": 2, "practical": false,
+                    "exam_channel": "platform", "exam_channel_label": "在考生服务平台报考"}],
+                "catalog_version_id": 1})),
+        (status = 404, description = "No major has this code in the current catalogue.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[get("/majors/{code}")]
+pub async fn get_major(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+) -> Result<web::Json<MajorView>, ApiError> {
+    let code = major_code(&code)?;
+    let current = current_or_404(&state, &code)?;
+    let catalog = &current.catalog;
+    let major = catalog.major(&code).expect("checked by current_or_404");
+    Ok(web::Json(MajorView {
+        code: major.code.to_string(),
+        name: major.name.clone(),
+        level: major.level.into(),
+        level_label: major.level.label_zh().to_owned(),
+        plan: major
+            .plan
+            .iter()
+            .filter_map(|c| catalog.course(c).map(CourseView::from))
+            .collect(),
+        catalog_version_id: current.id,
+    }))
+}
+
+/// Parses the eligibility query: `prior_level` (422 naming it when malformed, or
+/// missing while `prior_major` is given).
+fn prior_degree(query: &EligibilityQuery) -> Result<Option<PriorDegreeFacts>, ApiError> {
+    let major = query.prior_major.as_deref().map(str::trim).unwrap_or("");
+    let Some(level) = query.prior_level.as_deref() else {
+        if major.is_empty() {
+            return Ok(None);
+        }
+        return Err(ApiError::validation(vec![FieldProblem {
+            field: "prior_level".into(),
+            code: "required".into(),
+            message: Msg::new(
+                "给出 prior_major 时须同时给出 prior_level（associate 或 bachelor）",
+                "prior_major needs prior_level (associate or bachelor)",
+            ),
+        }]));
+    };
+    let level = DegreeLevel::parse(level).map_err(|v| ApiError::field("prior_level", v))?;
+    Ok(Some(PriorDegreeFacts {
+        level,
+        major_name: major.to_owned(),
+        // The seed's degree route is for regular (普通) degrees (R7, step 10).
+        education_type: EducationType::Regular,
+    }))
+}
+
+/// Every course of a major's plan with how it can be certified or must be examined.
+#[utoipa::path(
+    tag = "catalogue",
+    operation_id = "get_major_eligibility",
+    description = "For every course of the major's plan, in plan order: the route — `degree` \
+        (certified by the prior degree, with the evidence it needs: `none` for 03708/03709 (R10), \
+        or the learned course name with the expected names, `score_terms` and `pass_mark` (R11, R12)), \
+        `certificate` (with the certificate kinds, R13–R15), or `exam` (with where it is \
+        registered, R16) — and a human reason. The prior degree is described by `prior_level` \
+        and `prior_major` and assumed to be a regular (普通) degree (R7); without it there are no \
+        degree routes. `reason` is in the response language (Chinese unless `Accept-Language` \
+        prefers English; `Content-Language` says which); `reason_zh` and `reason_en` always carry \
+        both. Served from memory.",
+    params(
+        ("code" = String, Path, description = "Major code.", example = "100701"),
+        EligibilityQuery,
+    ),
+    responses(
+        (status = 200, description = "The plan's courses with their routes.", body = EligibilityView,
+            example = json!({
+                "major": {"code": "100701", "name": "药学", "level": "bachelor", "level_label": "本科", "course_count": 7},
+                "prior_degree": {"level": "associate", "level_label": "专科", "major": "药学"},
+                "courses": [
+                    {"course_code": "00015", "course_name": "英语（二）", "route": "degree", "route_label": "学历证书课程认证",
+                     "rule_id": "100701-00015",
+                     "degree": {"rule_id": "100701-00015", "evidence": "course_and_scores", "evidence_label": "已学课程名称及成绩",
+                                "expected_names": ["大学英语"], "score_terms": 3, "pass_mark": 60},
+                     "certificate_kinds": ["cet4", "cet6"], "certificate_kind_labels": ["大学英语四级", "大学英语六级"],
+                     "exam_channel": "platform", "exam_channel_label": "在考生服务平台报考",
+                     "reason": "可凭学历证书认证：填写已学课程名称（大学英语）及成绩单上的成绩（3项，以英文分号 ; 分隔，每项不低于60分）；也可凭大学英语四级或大学英语六级证书认证",
+                     "reason_zh": "可凭学历证书认证：填写已学课程名称（大学英语）及成绩单上的成绩（3项，以英文分号 ; 分隔，每项不低于60分）；也可凭大学英语四级或大学英语六级证书认证",
+                     "reason_en": "certifiable by your degree: give the learned course name (大学英语) and its transcript score (3 term(s), separated by ASCII ;, each at least 60); a CET-4 or CET-6 certificate also certifies it"},
+                    {"course_code": "00019", "course_name": "计算机基础实践", "route": "certificate", "route_label": "非学历证书课程认证",
+                     "rule_id": null, "degree": null,
+                     "certificate_kinds": ["ncre1", "ncre2"], "certificate_kind_labels": ["全国计算机等级考试一级", "全国计算机等级考试二级"],
+                     "exam_channel": "school_office", "exam_channel_label": "通过学校自考办报考",
+                     "reason": "附表未列此课程，不能凭学历证书认证；可凭全国计算机等级考试一级或全国计算机等级考试二级证书认证（非学历证书课程认证），否则须参加考试（通过学校自考办报考）",
+                     "reason_zh": "附表未列此课程，不能凭学历证书认证；可凭全国计算机等级考试一级或全国计算机等级考试二级证书认证（非学历证书课程认证），否则须参加考试（通过学校自考办报考）",
+                     "reason_en": "the annex table does not list it for degree-based certification; a NCRE level 1 or NCRE level 2 certificate certifies it (certificate-based certification), otherwise the exam must be sat (registered through the school's self-study office)"}
+                ],
+                "catalog_version_id": 1
+            })),
+        (status = 404, description = "No major has this code in the current catalogue.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "`code` or `prior_level` is malformed, or `prior_major` is given without `prior_level`.", body = crate::problem::ProblemBody, content_type = "application/problem+json",
+            example = json!({"type": "urn:zikao-cert:problem:degree_level.unknown", "title": "请求内容不符合规则", "status": 422,
+                "detail": "学历层次须为 associate（专科）或 bachelor（本科），收到的是“master”", "code": "degree_level.unknown",
+                "errors": [{"field": "prior_level", "code": "degree_level.unknown",
+                            "message": "学历层次须为 associate（专科）或 bachelor（本科），收到的是“master”"}]})),
+    )
+)]
+#[get("/majors/{code}/eligibility")]
+pub async fn get_major_eligibility(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    query: ApiQuery<EligibilityQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let code = major_code(&code)?;
+    let prior = prior_degree(&query.0)?;
+    let current = current_or_404(&state, &code)?;
+    let catalog = &current.catalog;
+    let lang = Lang::from_accept_language(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let entries = eligibility::eligibility(catalog, &code, prior.as_ref())
+        .map_err(|v| ApiError::not_found(Msg::new(v.zh, v.en)))?;
+    let major = catalog.major(&code).expect("checked by current_or_404");
+    let view = EligibilityView {
+        major: major.into(),
+        prior_degree: prior.map(|p| PriorDegreeView {
+            level: p.level.into(),
+            level_label: p.level.label_zh().to_owned(),
+            major: p.major_name,
+        }),
+        courses: entries
+            .into_iter()
+            .map(|e| {
+                let route = RouteValue::from(e.route);
+                EligibilityEntry {
+                    course_code: e.course_code.to_string(),
+                    course_name: e.course_name,
+                    route,
+                    route_label: route.label().to_owned(),
+                    rule_id: e.rule_id,
+                    degree: e
+                        .degree
+                        .map(|d| DegreeEvidenceView::new(d.rule_id, &d.evidence)),
+                    certificate_kind_labels: e
+                        .certificate_kinds
+                        .iter()
+                        .map(|k| k.label_zh().to_owned())
+                        .collect(),
+                    certificate_kinds: e.certificate_kinds.into_iter().map(Into::into).collect(),
+                    exam_channel: e.exam_channel.into(),
+                    exam_channel_label: e.exam_channel.label_zh().to_owned(),
+                    reason: match lang {
+                        Lang::Zh => e.reason_zh.clone(),
+                        Lang::En => e.reason_en.clone(),
+                    },
+                    reason_zh: e.reason_zh,
+                    reason_en: e.reason_en,
+                }
+            })
+            .collect(),
+        catalog_version_id: current.id,
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_LANGUAGE,
+            match lang {
+                Lang::Zh => "zh-CN",
+                Lang::En => "en",
+            },
+        ))
+        .insert_header((header::VARY, "Accept-Language"))
+        .json(view))
+}
+
+/// The certificate kinds and the courses each certifies, per major.
+#[utoipa::path(
+    tag = "catalogue",
+    operation_id = "list_certificate_kinds",
+    description = "`ncre1`, `ncre2`, `cet4` and `cet6`, always all four, each with its labels and, \
+        per major of the current catalogue, the plan courses it certifies (R13–R15). Served from memory.",
+    responses((status = 200, description = "Every certificate kind.", body = Vec<CertificateKindView>,
+        example = json!([{"kind": "ncre2", "label": "全国计算机等级考试二级", "label_en": "NCRE level 2",
+            "certifies": [{"major_code": "120402", "major_name": "行政管理",
+                "courses": [{"code": "00051", "name": "管理系统中计算机应用"},
+                            {"code": "00052", "name": "管理系统中计算机应用实践"}]}]}])))
+)]
+#[get("/certificate-kinds")]
+pub async fn list_certificate_kinds(
+    state: web::Data<AppState>,
+) -> web::Json<Vec<CertificateKindView>> {
+    let current = state.catalog.current();
+    let views = CertificateKind::ALL
+        .into_iter()
+        .map(|kind| CertificateKindView {
+            kind: kind.into(),
+            label: kind.label_zh().to_owned(),
+            label_en: kind.label_en().to_owned(),
+            certifies: current
+                .as_ref()
+                .map(|c| certified_by(&c.catalog, kind))
+                .unwrap_or_default(),
+        })
+        .collect();
+    web::Json(views)
+}
+
+fn certified_by(catalog: &catalog::ValidCatalog, kind: CertificateKind) -> Vec<CertifiedCourses> {
+    catalog
+        .majors()
+        .iter()
+        .filter_map(|major| {
+            let courses: Vec<CourseRef> = major
+                .plan
+                .iter()
+                .filter(|c| {
+                    catalog
+                        .certificate_kinds_for(&major.code, c)
+                        .contains(&kind)
+                })
+                .filter_map(|c| catalog.course(c))
+                .map(|c| CourseRef {
+                    code: c.code.to_string(),
+                    name: c.name.clone(),
+                })
+                .collect();
+            (!courses.is_empty()).then(|| CertifiedCourses {
+                major_code: major.code.to_string(),
+                major_name: major.name.clone(),
+                courses,
+            })
+        })
+        .collect()
+}
