@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod error;
+pub mod history;
 pub mod idempotency;
 pub mod local_pg;
 pub mod outbox;

@@ -22,6 +22,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    application_items (application_id, course_code) {
+        application_id -> Uuid,
+        candidate_id -> Uuid,
+        course_code -> Text,
+        position -> Int2,
+        rule_id -> Nullable<Text>,
+        learned_course_name -> Nullable<Text>,
+        scores -> Nullable<Array<Int2>>,
+        score_text -> Nullable<Text>,
+        live -> Bool,
+        decision -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     catalog_versions (id) {
         id -> Int8,
         label -> Text,
@@ -39,6 +55,29 @@ diesel::table! {
         kind -> Text,
         course_code -> Text,
         majors -> Array<Nullable<Text>>,
+    }
+}
+
+diesel::table! {
+    certification_applications (id) {
+        id -> Uuid,
+        candidate_id -> Uuid,
+        round_id -> Uuid,
+        major_code -> Text,
+        kind -> Text,
+        prior_degree_id -> Nullable<Uuid>,
+        certificate_kind -> Nullable<Text>,
+        certificate_number -> Nullable<Text>,
+        certificate_obtained_on -> Nullable<Date>,
+        status -> Text,
+        return_reason -> Nullable<Text>,
+        confirmed_missing -> Array<Text>,
+        submitted_at -> Nullable<Timestamptz>,
+        reviewed_at -> Nullable<Timestamptz>,
+        reviewed_by -> Nullable<Uuid>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -66,6 +105,21 @@ diesel::table! {
         pass_mark -> Nullable<Int2>,
         prior_levels -> Array<Nullable<Text>>,
         prior_majors -> Array<Nullable<Text>>,
+    }
+}
+
+diesel::table! {
+    history (id) {
+        id -> Int8,
+        entity -> Text,
+        entity_id -> Uuid,
+        actor_id -> Nullable<Uuid>,
+        actor_role -> Text,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        note -> Nullable<Text>,
+        at -> Timestamptz,
     }
 }
 
@@ -125,6 +179,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    prior_degrees (id) {
+        id -> Uuid,
+        candidate_id -> Uuid,
+        round_id -> Uuid,
+        status -> Text,
+        certificate_number -> Text,
+        school_name -> Text,
+        major_name -> Text,
+        level -> Text,
+        education_type -> Text,
+        graduation_date -> Date,
+        pledge_version -> Text,
+        pledge_accepted_at -> Timestamptz,
+        submitted_at -> Nullable<Timestamptz>,
+        verification_feedback -> Nullable<Text>,
+        verified_at -> Nullable<Timestamptz>,
+        verified_by -> Nullable<Uuid>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         account_id -> Uuid,
@@ -163,6 +241,8 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> schools (school_code));
+diesel::joinable!(application_items -> certification_applications (application_id));
+diesel::joinable!(certification_applications -> prior_degrees (prior_degree_id));
 diesel::joinable!(courses -> catalog_versions (catalog_version_id));
 diesel::joinable!(majors -> catalog_versions (catalog_version_id));
 diesel::joinable!(outbox -> accounts (recipient_account_id));
@@ -172,15 +252,19 @@ diesel::joinable!(rounds -> catalog_versions (catalog_version_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    application_items,
     catalog_versions,
     certificate_rules,
+    certification_applications,
     courses,
     degree_rules,
+    history,
     idempotency_keys,
     major_plan_courses,
     majors,
     outbox,
     password_reset_tokens,
+    prior_degrees,
     refresh_tokens,
     rounds,
     schools,

@@ -1,7 +1,7 @@
 //! Accounts, sign-in, tokens and passwords (issue 3; R1, R2, R19).
 
 use serde_json::{Value, json};
-use tests::{PASSWORD, TestApp, exam_number, id_number, spawn_app, spawn_app_with_sample};
+use tests::{PASSWORD, TestApp, exam_number, id_number, spawn_app_with_sample};
 
 const MAJOR: &str = "100701";
 

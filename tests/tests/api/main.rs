@@ -7,3 +7,4 @@ mod errors;
 mod health;
 mod idempotency;
 mod openapi;
+mod schema;
