@@ -6,6 +6,7 @@ pub mod catalog_cache;
 pub mod catalog_import;
 pub mod cli;
 pub mod config;
+pub mod etag;
 pub mod extract;
 pub mod idempotency;
 pub mod middleware;
