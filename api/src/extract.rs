@@ -26,12 +26,21 @@ pub struct BodyLimit(pub usize);
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
-/// Reads the whole body, refusing more than the limit with 413.
+/// Reads the whole body, refusing more than the app's limit with 413.
 pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<BytesMut, ApiError> {
     let limit = req
         .app_data::<BodyLimit>()
         .map(|l| l.0)
         .unwrap_or(DEFAULT_BODY_LIMIT);
+    read_body_with_limit(req, payload, limit).await
+}
+
+/// Reads the whole body, refusing more than `limit` bytes with 413.
+pub async fn read_body_with_limit(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> Result<BytesMut, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -441,6 +441,14 @@ pub const MAX_SCORE_TERMS: u8 = 8;
 /// Credits a course may carry.
 pub const CREDITS: std::ops::RangeInclusive<u8> = 1..=20;
 
+fn too_long(what_zh: &str, what_en: &str, max: usize) -> Violation {
+    Violation::new(
+        "catalog.name_too_long",
+        format!("{what_zh}不能超过{max}个字符"),
+        format!("{what_en} may have at most {max} characters"),
+    )
+}
+
 fn name_required(what_zh: &str, what_en: &str) -> Violation {
     Violation::new(
         "catalog.name_required",
@@ -606,6 +614,8 @@ impl Catalog {
 
         if self.label.is_empty() {
             problems.push(("label".into(), name_required("目录名称", "the label")));
+        } else if self.label.chars().count() > 200 {
+            problems.push(("label".into(), too_long("目录名称", "the label", 200)));
         }
 
         let mut course_index: HashMap<CourseCode, usize> = HashMap::new();
@@ -628,6 +638,11 @@ impl Catalog {
                 problems.push((
                     format!("{at}.name"),
                     name_required("课程名称", "a course name"),
+                ));
+            } else if course.name.chars().count() > 100 {
+                problems.push((
+                    format!("{at}.name"),
+                    too_long("课程名称", "a course name", 100),
                 ));
             }
             if !CREDITS.contains(&course.credits) {
@@ -1464,6 +1479,16 @@ mod tests {
             .into_iter()
             .map(|(path, v)| (path, v.code))
             .collect()
+    }
+
+    #[test]
+    fn overlong_names_are_refused_before_the_database_sees_them() {
+        let mut catalog = sample::catalog();
+        catalog.label = "目".repeat(201);
+        catalog.courses[0].name = "课".repeat(101);
+        let problems = catalog.validate().unwrap_err();
+        let codes: Vec<&str> = problems.iter().map(|(_, v)| v.code).collect();
+        assert_eq!(codes, ["catalog.name_too_long", "catalog.name_too_long"]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod admin;
+pub mod admin_catalog;
 pub mod auth;
 pub mod catalog;
 pub mod courses;
@@ -40,6 +41,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(staff::reset_candidate_password)
             .service(admin::create_school)
             .service(admin::create_staff)
-            .service(admin::create_service_account),
+            .service(admin::create_service_account)
+            .service(admin_catalog::import_catalog)
+            .service(admin_catalog::import_rules_csv)
+            .service(admin_catalog::create_round)
+            .service(admin_catalog::update_round),
     );
 }

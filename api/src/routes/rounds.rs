@@ -75,7 +75,7 @@ pub struct RoundView {
 }
 
 impl RoundView {
-    fn new(r: RoundRecord, now: DateTime<Utc>) -> Self {
+    pub(crate) fn new(r: RoundRecord, now: DateTime<Utc>) -> Self {
         Self {
             id: r.id,
             name: r.name,
