@@ -283,20 +283,54 @@ start_service() {
 
 # --- 4. identities ------------------------------------------------------------
 
-# obtain_tokens: print one line per identity to test as, `LABEL<TAB>TOKEN`,
-# where TOKEN is a bearer access token for the service at $1 (base URL).
-#
-# Currently a no-op: the service has no login yet, so only the anonymous run
-# happens. When POST /api/v1/auth/login exists, fill this in to log in as one
-# seeded user per role (candidate, school staff, authority reviewer, admin, ...)
-# and print e.g. `candidate<TAB>eyJ...`; run_schemathesis is then called once per
-# line with `Authorization: Bearer TOKEN`, after the anonymous run. Print nothing
-# but those lines on stdout (diagnostics go to stderr); a failed login should
-# `return 1`, which fails the whole check.
+# obtain_tokens BASE_URL BINARY: print one line per identity to fuzz as,
+# `LABEL<TAB>TOKEN` (a bearer access token for the service at BASE_URL).
+# Creates an admin with the CLI (the running service's private cluster is
+# reused), then through the API a school, a staff member, a candidate of the
+# sample catalogue's pharmacy major and a service account with every scope, and
+# signs each in. Diagnostics go to stderr; any failure returns 1.
 obtain_tokens() {
-    local base_url="$1"
-    : "$base_url"
-    return 0
+    local base_url="$1" binary="$2"
+    local password="ci-Passw0rd-2026"
+    printf '%s\n' "$password" | env -u DATABASE_URL ZIKAO_DATA_DIR="$RUN_DIR/data" RUST_LOG=warn \
+        "$binary" admin create --username ci-admin >&2 || return 1
+    python3 - "$base_url" "$password" <<'PY' || return 1
+import json, sys, urllib.request
+
+base, password = sys.argv[1], sys.argv[2]
+
+def call(method, path, body=None, token=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method)
+    req.add_header("content-type", "application/json")
+    if token:
+        req.add_header("authorization", "Bearer " + token)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"null")
+
+def login(user, pw):
+    return call("POST", "/api/v1/auth/login", {"login": user, "password": pw})["access_token"]
+
+def id_number(birth, seq):
+    body = "420102%s%03d" % (birth, seq)
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11]
+
+admin = login("ci-admin", password)
+call("POST", "/api/v1/admin/schools", {"code": "CI01", "name": "CI 学院"}, admin)
+call("POST", "/api/v1/admin/staff",
+     {"username": "ci.staff", "password": password, "name": "测试老师", "school_code": "CI01"}, admin)
+call("POST", "/api/v1/auth/register",
+     {"exam_number": "010118299999", "id_number": id_number("19990101", 7), "name": "测试考生",
+      "phone": "13800138000", "password": password, "major_code": "100701", "school_code": "CI01"})
+svc = call("POST", "/api/v1/admin/service-accounts",
+           {"username": "ci-integration", "name": "CI",
+            "scopes": ["verification:write", "outbox:read", "applications:read"]}, admin)
+print("admin\t" + admin)
+print("staff\t" + login("ci.staff", password))
+print("candidate\t" + login("010118299999", password))
+print("integration\t" + login("ci-integration", svc["secret"]))
+PY
 }
 
 # run_schemathesis LABEL [schemathesis args...]: one full run over every operation.
@@ -400,6 +434,14 @@ main() {
     local base_url="http://127.0.0.1:$port"
     SCHEMA_URL="$base_url/api-docs/openapi.json"
 
+    # Tokens first: fuzzing /auth/login anonymously trips the per-address
+    # sign-in throttle, after which these sign-ins would be refused.
+    local tokens label token
+    if ! tokens="$(obtain_tokens "$base_url" "$binary")"; then
+        record FAIL "obtain_tokens could not sign in"
+        tokens=""
+    fi
+
     # Anonymous: no credentials at all.
     run_schemathesis anonymous
 
@@ -427,12 +469,7 @@ main() {
         fi
     fi
 
-    # One run per token from obtain_tokens (none yet).
-    local tokens label token
-    if ! tokens="$(obtain_tokens "$base_url")"; then
-        record FAIL "obtain_tokens could not log in"
-        tokens=""
-    fi
+    # One run per role.
     while IFS=$'\t' read -r label token; do
         [[ -z "$label" ]] && continue
         if [[ -z "$token" || ! "$label" =~ ^[A-Za-z0-9_.-]+$ ]]; then

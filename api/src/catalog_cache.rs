@@ -20,7 +20,29 @@ pub struct CatalogCache {
     current: Arc<RwLock<Option<Arc<CatalogVersion>>>>,
 }
 
+/// A handle that does not keep the cache (and so its app) alive.
+#[derive(Debug, Clone)]
+pub struct WeakCatalogCache {
+    current: std::sync::Weak<RwLock<Option<Arc<CatalogVersion>>>>,
+}
+
+impl WeakCatalogCache {
+    /// The cache, while its app still holds it.
+    pub fn upgrade(&self) -> Option<CatalogCache> {
+        self.current
+            .upgrade()
+            .map(|current| CatalogCache { current })
+    }
+}
+
 impl CatalogCache {
+    /// A handle for background work that must end with the app.
+    pub fn downgrade(&self) -> WeakCatalogCache {
+        WeakCatalogCache {
+            current: Arc::downgrade(&self.current),
+        }
+    }
+
     /// The current version, or `None` when no catalogue has been imported (or it could
     /// not be loaded yet).
     pub fn current(&self) -> Option<Arc<CatalogVersion>> {

@@ -73,6 +73,19 @@ pub async fn idempotency(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    // An unauthenticated call of a secured operation is refused by its handler
+    // (401); idempotency does not apply to it.
+    if req.headers().contains_key(&IDEMPOTENCY_KEY)
+        && let Some(state) = req.app_data::<web::Data<AppState>>()
+        && let Some(table) = req.app_data::<web::Data<crate::openapi::RouteTable>>()
+        && table.is_secured(req.method().as_str(), req.path())
+        && caller(&req, state) == "anonymous"
+    {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
     let key = match req.headers().get(&IDEMPOTENCY_KEY) {
         Some(value) if req.method() == Method::POST => {
             value.to_str().ok().map(str::to_owned).ok_or_else(bad_key)

@@ -134,7 +134,9 @@ fn add_shared(operation: &mut Operation, statuses: &[&str]) {
 /// Adds the shared responses to every operation (see the module doc), and marks
 /// operations without a bearer requirement as public (`security: [{}]`).
 fn complete(mut doc: Document) -> Document {
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let path_has_parameter = path.contains('{');
+        let has_path_parameter = path_has_parameter;
         let post_is_idempotent = item.post.is_some();
         if let Some(post) = item.post.as_mut()
             && post_is_idempotent
@@ -158,6 +160,9 @@ fn complete(mut doc: Document) -> Document {
             }
             if operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
                 statuses.push("422");
+            }
+            if has_path_parameter {
+                statuses.push("404");
             }
             if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
                 statuses.extend(["401", "403"]);
@@ -219,11 +224,26 @@ pub fn is_secured(operation: &serde_json::Value) -> bool {
 #[derive(Debug, Clone)]
 pub struct RouteTable {
     routes: Vec<(Vec<String>, Vec<&'static str>)>,
+    secured: Vec<(Vec<String>, &'static str)>,
 }
 
 impl RouteTable {
     /// Builds the table from the document.
     pub fn from_document(doc: &Document) -> Self {
+        let json = serde_json::to_value(&doc.paths).unwrap_or_default();
+        let mut secured = Vec::new();
+        if let Some(paths) = json.as_object() {
+            for (path, item) in paths {
+                for method in ["GET", "PUT", "POST", "DELETE", "PATCH"] {
+                    if item
+                        .get(method.to_ascii_lowercase())
+                        .is_some_and(is_secured)
+                    {
+                        secured.push((path.split('/').map(str::to_owned).collect(), method));
+                    }
+                }
+            }
+        }
         let routes = doc
             .paths
             .paths
@@ -245,7 +265,15 @@ impl RouteTable {
                 (segments, methods)
             })
             .collect();
-        Self { routes }
+        Self { routes, secured }
+    }
+
+    /// Whether `method path` is an operation that requires a bearer token.
+    pub fn is_secured(&self, method: &str, path: &str) -> bool {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.secured
+            .iter()
+            .any(|(segments, m)| *m == method && matches(segments, &parts))
     }
 
     /// The methods a request path supports, when it is a documented path.
@@ -253,12 +281,7 @@ impl RouteTable {
         let parts: Vec<&str> = path.split('/').collect();
         let mut allowed: Vec<&str> = Vec::new();
         for (segments, methods) in &self.routes {
-            let matches = segments.len() == parts.len()
-                && segments
-                    .iter()
-                    .zip(&parts)
-                    .all(|(s, p)| (s.starts_with('{') && !p.is_empty()) || s == p);
-            if matches {
+            if matches(segments, &parts) {
                 allowed.extend(methods);
             }
         }
@@ -283,4 +306,12 @@ pub fn document() -> Document {
 /// The document as YAML, exactly as committed in `openapi.yaml`.
 pub fn yaml() -> String {
     document().to_yaml().unwrap_or_default()
+}
+
+fn matches(segments: &[String], parts: &[&str]) -> bool {
+    segments.len() == parts.len()
+        && segments
+            .iter()
+            .zip(parts)
+            .all(|(s, p)| (s.starts_with('{') && !p.is_empty()) || s == p)
 }

@@ -201,12 +201,14 @@ async fn load_catalog(state: &AppState, load_sample: bool) {
     if let Err(e) = loaded.map_err(|e| e.to_string()).and_then(|r| r) {
         tracing::warn!(error = %e, "catalogue not loaded at start; retrying in the background");
     }
-    let (pool, cache) = (state.pool.clone(), state.catalog.clone());
+    // The thread ends (and lets go of its pool) once the app is gone.
+    let (pool, weak) = (state.pool.clone(), state.catalog.downgrade());
     let spawned = std::thread::Builder::new()
         .name("catalog-recheck".into())
         .spawn(move || {
             loop {
                 std::thread::sleep(RECHECK_INTERVAL);
+                let Some(cache) = weak.upgrade() else { break };
                 let result = pool
                     .get_timeout(Duration::from_secs(5))
                     .map_err(|e| e.to_string())

@@ -74,6 +74,12 @@ impl LocalCluster {
     /// Makes the cluster in `root/pg` on first use, and starts it unless a server
     /// already runs on that folder (then it is shared and left running on stop).
     pub fn ensure(root: &Path) -> Result<Self, LocalPgError> {
+        Self::ensure_with(root, 200)
+    }
+
+    /// Like [`LocalCluster::ensure`], allowing `max_connections` clients (a test
+    /// run with many apps, each with its own pool, needs more).
+    pub fn ensure_with(root: &Path, max_connections: u32) -> Result<Self, LocalPgError> {
         let bin = find_bin_dir().ok_or(LocalPgError::BinariesMissing)?;
         let owner = server_owner()?;
         fs::create_dir_all(root).map_err(|e| step(format!("create {}: {e}", root.display())))?;
@@ -125,7 +131,7 @@ impl LocalCluster {
             server: None,
         };
         if cluster.running_pid().is_none() {
-            cluster.server = Some(cluster.start(&bin, owner)?);
+            cluster.server = Some(cluster.start(&bin, owner, max_connections)?);
         }
         cluster.wait_ready(Duration::from_secs(60))?;
         Ok(cluster)
@@ -182,7 +188,12 @@ impl LocalCluster {
         signal_ok(pid, 0).then_some(pid)
     }
 
-    fn start(&self, bin: &Path, owner: Option<(u32, u32)>) -> Result<RunningServer, LocalPgError> {
+    fn start(
+        &self,
+        bin: &Path,
+        owner: Option<(u32, u32)>,
+        max_connections: u32,
+    ) -> Result<RunningServer, LocalPgError> {
         let log_path = self.data_dir.join("server.log");
         let mut command = as_owner(Command::new(bin.join("postgres")), owner);
         command
@@ -191,7 +202,7 @@ impl LocalCluster {
             .arg("-k")
             .arg(&self.socket_dir)
             .args(["-p", &self.port.to_string(), "-c", "listen_addresses="])
-            .args(["-c", "max_connections=300", "-c", "fsync=on"])
+            .args(["-c", &format!("max_connections={max_connections}")])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

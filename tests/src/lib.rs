@@ -48,8 +48,9 @@ fn db_server() -> &'static DbServer {
                 None => {
                     let root = std::env::temp_dir().join("zikao-cert-tests");
                     remove_stale_clusters(&root);
-                    let cluster = LocalCluster::ensure(&root.join(std::process::id().to_string()))
-                        .expect("start a private PostgreSQL for the tests");
+                    let cluster =
+                        LocalCluster::ensure_with(&root.join(std::process::id().to_string()), 1000)
+                            .expect("start a private PostgreSQL for the tests");
                     let pattern = cluster.url("{db}");
                     (
                         cluster.url("postgres"),

@@ -119,3 +119,17 @@ async fn a_malformed_key_is_422() {
         .await;
     reply.assert_problem(422, "idempotency.key_format");
 }
+
+#[tokio::test]
+async fn an_unauthenticated_call_of_a_secured_operation_is_401_whatever_its_key() {
+    let app = spawn_app_with_sample().await;
+    let reply = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/admin/schools"))
+                .header("idempotency-key", "x".repeat(300))
+                .json(&json!({"code": "S1", "name": "学院"})),
+        )
+        .await;
+    reply.assert_problem(401, "auth.required");
+}
