@@ -225,7 +225,10 @@ async fn internal_error_text_never_reaches_the_body() {
 async fn a_known_path_with_an_unsupported_method_is_405_with_allow() {
     let app = spawn_app().await;
     let reply = app
-        .send(app.client.request(reqwest::Method::DELETE, app.url("/api/v1/courses/03708")))
+        .send(
+            app.client
+                .request(reqwest::Method::DELETE, app.url("/api/v1/courses/03708")),
+        )
         .await;
     let body = reply.assert_problem(405, "method.not_allowed");
     assert_eq!(reply.header("allow").as_deref(), Some("GET"));
@@ -237,5 +240,8 @@ async fn a_known_path_with_an_unsupported_method_is_405_with_allow() {
                 .header("accept-language", "en"),
         )
         .await;
-    assert_eq!(en.assert_problem(405, "method.not_allowed")["title"], "Method not allowed");
+    assert_eq!(
+        en.assert_problem(405, "method.not_allowed")["title"],
+        "Method not allowed"
+    );
 }
