@@ -32,6 +32,16 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes
         .app_data::<BodyLimit>()
         .map(|l| l.0)
         .unwrap_or(DEFAULT_BODY_LIMIT);
+    read_body_limited(req, payload, limit).await
+}
+
+/// Reads the whole body, refusing more than `limit` bytes with 413 (for routes
+/// whose bodies are larger than JSON requests, such as file uploads).
+pub async fn read_body_limited(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> Result<BytesMut, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -4,4 +4,6 @@ mod accounts;
 mod courses;
 mod errors;
 mod health;
+mod integration;
 mod openapi;
+mod staff;
