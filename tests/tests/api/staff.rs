@@ -671,3 +671,31 @@ async fn authorization_matrix_of_the_staff_candidate_operations() {
         .json();
     assert!(!list.to_string().contains(&exam_number(30)));
 }
+
+/// Measures an import of 1000 new candidates (run with `--ignored --nocapture`):
+/// hashing 1000 temporary passwords dominates.
+#[tokio::test]
+#[ignore = "a measurement, not a check; takes seconds"]
+async fn measure_an_import_of_1000_rows() {
+    let s = setup().await;
+    let rows: Vec<String> = (1..=1000).map(|n| row(n, "张三")).collect();
+    let csv = format!("{HEADER}\n{}\n", rows.join("\n"));
+    let started = std::time::Instant::now();
+    let report = import(&s.app, &s.staff, &csv).await.json();
+    let first = started.elapsed();
+    assert_eq!(report["created"], 1000);
+    let started = std::time::Instant::now();
+    let again = import(&s.app, &s.staff, &csv).await.json();
+    let second = started.elapsed();
+    assert_eq!(again["skipped"], 1000);
+    let started = std::time::Instant::now();
+    let page = s
+        .app
+        .get_as(&s.staff, "/api/v1/staff/candidates?q=张&per_page=200")
+        .await;
+    let search = started.elapsed();
+    assert_eq!(page.json()["total"], 1000);
+    println!(
+        "import of 1000 new rows: {first:?}; the same file again: {second:?}; name search over 1000: {search:?}"
+    );
+}
