@@ -14,7 +14,7 @@ pub struct CandidateFilter {
     /// Only this school's candidates (staff: always their own).
     pub school_code: Option<String>,
     /// Exam number prefix, exact ID number (check character in either case), or
-    /// a substring of the name.
+    /// a substring of the name (any letter case).
     pub q: Option<String>,
 }
 
@@ -50,7 +50,7 @@ pub fn search(
                 accounts::exam_number
                     .like(format!("{escaped}%"))
                     .or(accounts::id_number.eq(q.to_ascii_uppercase()))
-                    .or(accounts::name.like(format!("%{escaped}%"))),
+                    .or(accounts::name.ilike(format!("%{escaped}%"))),
             );
         }
         query

@@ -34,8 +34,8 @@ const MAX_Q_CHARS: usize = 50;
 #[into_params(parameter_in = Query)]
 pub struct CandidateSearch {
     /// Matches an exam number by prefix (`0101182`), an ID number exactly (check
-    /// character `X` in either case), or a part of the name (`张`). At most 50
-    /// characters; blank means no search.
+    /// character `X` in either case), or a part of the name in any letter case
+    /// (`张`, `li na`). At most 50 characters; blank means no search.
     #[param(example = "0101182", max_length = 50)]
     pub q: Option<String>,
     /// Admins: only this school's candidates. Staff always see their own school

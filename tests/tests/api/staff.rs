@@ -131,10 +131,11 @@ async fn staff_see_only_their_schools_candidates_with_masked_id_numbers() {
 async fn search_matches_exam_number_prefix_exact_id_number_or_part_of_the_name() {
     let s = setup().await;
     let csv = format!(
-        "{HEADER}\n{}\n{}\n{}\n",
+        "{HEADER}\n{}\n{}\n{}\n{}\n",
         row(11, "欧阳娜娜"),
         row(12, "张三"),
-        row(21, "李四")
+        row(21, "李四"),
+        row(31, "Li Na")
     );
     assert_eq!(import(&s.app, &s.staff, &csv).await.status, 200);
     let search = |q: &str| {
@@ -168,8 +169,9 @@ async fn search_matches_exam_number_prefix_exact_id_number_or_part_of_the_name()
     // Name by substring; LIKE wildcards are literal.
     assert_eq!(search("娜").await, vec![exam_number(11)]);
     assert_eq!(search(" 李四 ").await, vec![exam_number(21)]);
+    assert_eq!(search("lI n").await, vec![exam_number(31)]);
     assert_eq!(search("%").await, Vec::<String>::new());
-    assert_eq!(search("").await.len(), 3);
+    assert_eq!(search("").await.len(), 4);
 
     let too_long = s
         .app
