@@ -41,6 +41,7 @@ Lists take `page` and `per_page` (at most 200). Rules are cited as R1–R20 of t
         (name = "catalogue", description = "Courses, majors, eligibility rules and rounds (R8, R10–R16)."),
         (name = "staff", description = "School staff helping and checking their candidates (R19)."),
         (name = "admin", description = "Schools, staff accounts, service accounts, catalogue and rounds."),
+        (name = "integration", description = "Service accounts of the exam authority's scripts: the notification outbox, at least once."),
     ),
     components(schemas(ProblemBody, FieldErrorBody)),
     modifiers(&Security)

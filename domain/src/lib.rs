@@ -7,9 +7,11 @@
 //! The HTTP layer attaches the field path and picks the language.
 
 pub mod account;
+pub mod candidate_import;
 pub mod catalog;
 pub mod certificate_number;
 pub mod course;
+pub mod csv;
 pub mod eligibility;
 pub mod score;
 pub mod violation;

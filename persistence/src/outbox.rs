@@ -44,3 +44,64 @@ pub fn enqueue(
         .returning(outbox::id)
         .get_result(conn)?)
 }
+
+/// A pending notification with its recipient.
+#[derive(Debug, Clone, Queryable)]
+pub struct PendingNotification {
+    /// Position in the outbox (increasing).
+    pub id: i64,
+    /// `password_reset`, `verification_result` or `application_status`.
+    pub kind: String,
+    /// What to deliver.
+    pub payload: serde_json::Value,
+    /// When it was queued.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// The recipient's account id.
+    pub account_id: Uuid,
+    /// The recipient's name.
+    pub name: String,
+    /// The recipient's mobile phone.
+    pub phone: Option<String>,
+    /// The recipient's exam number (candidates).
+    pub exam_number: Option<String>,
+}
+
+/// Up to `limit` unacknowledged notifications with an id above `after`, in id order.
+pub fn pending(
+    conn: &mut PgConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<PendingNotification>, DbError> {
+    use crate::schema::accounts;
+    Ok(outbox::table
+        .inner_join(accounts::table)
+        .filter(outbox::acked_at.is_null())
+        .filter(outbox::id.gt(after))
+        .order(outbox::id.asc())
+        .limit(limit)
+        .select((
+            outbox::id,
+            outbox::kind,
+            outbox::payload,
+            outbox::created_at,
+            accounts::id,
+            accounts::name,
+            accounts::phone,
+            accounts::exam_number,
+        ))
+        .load(conn)?)
+}
+
+/// Marks a notification delivered; acknowledging again keeps the first time.
+/// `DbError::NotFound` when there is no such notification.
+pub fn ack(conn: &mut PgConnection, id: i64) -> Result<(), DbError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{Nullable, Timestamptz};
+    let changed = diesel::update(outbox::table.find(id))
+        .set(outbox::acked_at.eq(sql::<Nullable<Timestamptz>>("COALESCE(acked_at, now())")))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(DbError::NotFound);
+    }
+    Ok(())
+}

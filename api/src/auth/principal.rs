@@ -203,6 +203,10 @@ role_extractor!(
     AdminUser, [Role::Admin]
 );
 role_extractor!(
+    /// A service account (scopes are checked by the handler).
+    IntegrationUser, [Role::Integration]
+);
+role_extractor!(
     /// Staff, an admin, or a service account (scopes are checked by the handler).
     StaffAdminOrIntegration, [Role::Staff, Role::Admin, Role::Integration]
 );

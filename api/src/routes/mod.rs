@@ -6,9 +6,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub mod admin;
 pub mod admin_catalog;
 pub mod auth;
+pub mod candidates;
 pub mod catalog;
 pub mod courses;
 pub mod health;
+pub mod integration;
 pub mod me;
 pub mod rounds;
 pub mod staff;
@@ -39,6 +41,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(me::get_me)
             .service(me::change_password)
             .service(staff::reset_candidate_password)
+            .service(candidates::list_candidates)
+            .service(candidates::import_candidates)
+            .service(candidates::get_candidate)
+            .service(integration::read_outbox)
+            .service(integration::ack_outbox)
             .service(admin::create_school)
             .service(admin::create_staff)
             .service(admin::create_service_account)

@@ -7,5 +7,7 @@ mod courses;
 mod errors;
 mod health;
 mod idempotency;
+mod integration;
 mod openapi;
 mod schema;
+mod staff;

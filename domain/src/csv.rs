@@ -1,0 +1,169 @@
+//! RFC 4180 CSV as spreadsheets write it: an optional UTF-8 BOM, CRLF or LF line
+//! ends, `"`-quoted cells with `""` for a quote (quoted cells may span lines).
+//!
+//! The same dialect as the annex-table import in [`crate::catalog`] (whose private
+//! parser predates this module and behaves the same way).
+
+use crate::Violation;
+
+/// One record and its row number as a spreadsheet shows it (the header is row 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Row number, from 1; blank lines count as rows.
+    pub row: usize,
+    /// The cells, untrimmed.
+    pub cells: Vec<String>,
+}
+
+/// A CSV file that cannot be split into records, and the row where it broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvError {
+    /// The row where the problem is.
+    pub row: usize,
+    /// What is wrong (`csv.format`).
+    pub violation: Violation,
+}
+
+fn format_error(row: usize, zh: &str, en: &str) -> CsvError {
+    CsvError {
+        row,
+        violation: Violation::new(
+            "csv.format",
+            format!("第 {row} 行：{zh}"),
+            format!("row {row}: {en}"),
+        ),
+    }
+}
+
+/// Splits `text` into records; blank lines are left out (but counted as rows).
+pub fn records(text: &str) -> Result<Vec<Record>, CsvError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut records = Vec::new();
+    let mut cells: Vec<String> = Vec::new();
+    let mut cell = String::new();
+    let mut quoted = false; // the current cell was quoted
+    let mut in_quotes = false;
+    let mut row = 1;
+    let mut chars = text.chars().peekable();
+    let mut end_record = |cells: &mut Vec<String>, cell: &mut String, quoted: bool, row: usize| {
+        let blank = cells.is_empty() && cell.is_empty() && !quoted;
+        cells.push(std::mem::take(cell));
+        let cells = std::mem::take(cells);
+        if !blank {
+            records.push(Record { row, cells });
+        }
+    };
+    while let Some(c) = chars.next() {
+        if in_quotes {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    cell.push('"');
+                } else {
+                    in_quotes = false;
+                }
+            } else {
+                cell.push(c);
+            }
+            continue;
+        }
+        match c {
+            ',' => {
+                cells.push(std::mem::take(&mut cell));
+                quoted = false;
+            }
+            '\r' | '\n' => {
+                if c == '\r' && chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                end_record(&mut cells, &mut cell, quoted, row);
+                quoted = false;
+                row += 1;
+            }
+            '"' if cell.is_empty() && !quoted => {
+                quoted = true;
+                in_quotes = true;
+            }
+            _ if quoted => {
+                return Err(format_error(
+                    row,
+                    "引号结束后、逗号之前出现了其他字符",
+                    "characters after a closing quote (before the next comma)",
+                ));
+            }
+            '"' => {
+                return Err(format_error(
+                    row,
+                    "未加引号的单元格中出现了引号；含引号的单元格须整体加引号，并把引号写成两个（\"\"）",
+                    "a quote inside an unquoted cell: quote the whole cell and double the quote (\"\")",
+                ));
+            }
+            _ => cell.push(c),
+        }
+    }
+    if in_quotes {
+        return Err(format_error(
+            row,
+            "引号未闭合",
+            "a quoted cell is not closed",
+        ));
+    }
+    end_record(&mut cells, &mut cell, quoted, row);
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cells(text: &str) -> Vec<(usize, Vec<&'static str>)> {
+        records(text)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                (
+                    r.row,
+                    r.cells
+                        .into_iter()
+                        .map(|c| &*Box::leak(c.into_boxed_str()))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bom_crlf_and_lf_are_accepted() {
+        assert_eq!(
+            cells("\u{feff}a,b\r\n1,2\n3,4"),
+            vec![
+                (1, vec!["a", "b"]),
+                (2, vec!["1", "2"]),
+                (3, vec!["3", "4"])
+            ]
+        );
+    }
+
+    #[test]
+    fn quoted_cells_hold_commas_quotes_and_line_breaks() {
+        assert_eq!(
+            cells("a,b\r\n\"x,y\",\"say \"\"hi\"\"\r\nbye\"\r\n"),
+            vec![(1, vec!["a", "b"]), (2, vec!["x,y", "say \"hi\"\r\nbye"])]
+        );
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_but_counted() {
+        assert_eq!(cells("a\n\n\nb\n"), vec![(1, vec!["a"]), (4, vec!["b"])]);
+        assert_eq!(cells("a\n\"\"\n"), vec![(1, vec!["a"]), (2, vec![""])]);
+    }
+
+    #[test]
+    fn broken_quoting_names_the_row() {
+        for (text, row) in [("a\n\"open", 2), ("a\nx\"y\n", 2), ("a\nb\n\"q\"z\n", 3)] {
+            let e = records(text).unwrap_err();
+            assert_eq!(e.row, row, "{text:?}");
+            assert_eq!(e.violation.code, "csv.format");
+        }
+    }
+}
