@@ -12,6 +12,7 @@ pub mod courses;
 pub mod health;
 pub mod integration;
 pub mod me;
+pub mod reports;
 pub mod rounds;
 pub mod staff;
 pub mod views;
@@ -44,6 +45,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(candidates::list_candidates)
             .service(candidates::import_candidates)
             .service(candidates::get_candidate)
+            .service(reports::export_applications)
+            .service(reports::statistics)
+            .service(reports::signed_decision)
             .service(integration::read_outbox)
             .service(integration::ack_outbox)
             .service(admin::create_school)

@@ -9,5 +9,6 @@ mod health;
 mod idempotency;
 mod integration;
 mod openapi;
+mod reports;
 mod schema;
 mod staff;

@@ -1,0 +1,413 @@
+//! The streamed export, statistics and signed decisions (issue 7).
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+use tests::{TestApp, spawn_app_with_sample};
+use uuid::Uuid;
+
+/// A round with open windows.
+fn round(app: &TestApp) -> Uuid {
+    let now = Utc::now();
+    let w = |a: i64, b: i64| {
+        domain::window::Window::new(now + Duration::days(a), now + Duration::days(b)).unwrap()
+    };
+    let new = persistence::rounds::NewRound {
+        name: "测试轮次".into(),
+        prior_degree_window: w(-1, 30),
+        certification_window: w(-1, 60),
+        pledge: domain::window::Pledge::new("t-1", "承诺").unwrap(),
+    };
+    persistence::rounds::create(&mut app.connect(), &new, now)
+        .unwrap()
+        .id
+}
+
+/// An application of `candidate` with `courses` (code, learned name, score text),
+/// in `status`; reviewed ones get decisions (first approved, the rest rejected).
+fn application(
+    app: &TestApp,
+    candidate: &str,
+    round: Uuid,
+    status: &str,
+    courses: &[(&str, Option<&str>, Option<&str>)],
+) -> Uuid {
+    let id = Uuid::now_v7();
+    let reviewed = ["approved", "partially_approved", "rejected"].contains(&status);
+    app.sql(&format!(
+        "INSERT INTO certification_applications (id, candidate_id, round_id, major_code, kind, certificate_kind,
+            certificate_number, certificate_obtained_on, status, submitted_at, reviewed_at)
+         VALUES ('{id}', '{candidate}', '{round}', '100701', 'certificate', 'ncre1', 'N-1', '2020-06-01', '{status}',
+            {}, {})",
+        if status == "draft" { "NULL" } else { "now()" },
+        if reviewed { "now()" } else { "NULL" },
+    ));
+    for (i, (code, name, score)) in courses.iter().enumerate() {
+        let q = |v: &Option<&str>| {
+            v.map(|s| format!("'{}'", s.replace('\'', "''")))
+                .unwrap_or("NULL".into())
+        };
+        let scores = score
+            .map(|s| format!("ARRAY[{}]::smallint[]", s.replace(';', ",")))
+            .unwrap_or("NULL".into());
+        let decision = if !reviewed {
+            "NULL"
+        } else if i == 0 {
+            "'approved'"
+        } else {
+            "'rejected'"
+        };
+        let reason = if reviewed && i > 0 {
+            "'成绩单不符'"
+        } else {
+            "NULL"
+        };
+        app.sql(&format!(
+            "INSERT INTO application_items (application_id, candidate_id, course_code, position, learned_course_name,
+                scores, score_text, live, decision, decision_reason)
+             VALUES ('{id}', '{candidate}', '{code}', {i}, {}, {scores}, {}, false, {decision}, {reason})",
+            q(name),
+            q(score),
+        ));
+    }
+    id
+}
+
+struct World {
+    app: TestApp,
+    admin: String,
+    staff: String,
+    other_staff: String,
+    candidate: String,
+    candidate_id: String,
+    other_candidate: String,
+    round: Uuid,
+}
+
+async fn world() -> World {
+    let app = spawn_app_with_sample().await;
+    let admin = app.admin_token().await;
+    app.create_school(&admin, "HBU01").await;
+    app.create_school(&admin, "WHU02").await;
+    let staff = app.staff_token(&admin, "li.laoshi", "HBU01").await;
+    let other_staff = app.staff_token(&admin, "wang.laoshi", "WHU02").await;
+    let (profile, candidate) = app.candidate(1, Some("HBU01"), "100701").await;
+    let (other_profile, other_candidate) = app.candidate(2, Some("WHU02"), "100701").await;
+    let round = round(&app);
+    let candidate_id = profile["id"].as_str().unwrap().to_owned();
+    application(
+        &app,
+        &candidate_id,
+        round,
+        "submitted",
+        &[
+            ("00015", Some("大学英语, 综合"), Some("60;65;70")),
+            ("00018", None, None),
+        ],
+    );
+    application(
+        &app,
+        other_profile["id"].as_str().unwrap(),
+        round,
+        "submitted",
+        &[("00019", None, None)],
+    );
+    World {
+        app,
+        admin,
+        staff,
+        other_staff,
+        candidate,
+        candidate_id,
+        other_candidate,
+        round,
+    }
+}
+
+#[tokio::test]
+async fn staff_export_their_schools_items_as_excel_friendly_csv() {
+    let w = world().await;
+    let reply = w
+        .app
+        .get_as(
+            &w.staff,
+            "/api/v1/staff/exports/certification-applications.csv",
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("text/csv; charset=utf-8")
+    );
+    assert!(
+        reply
+            .header("content-disposition")
+            .unwrap()
+            .contains("attachment")
+    );
+    assert!(reply.text.starts_with('\u{feff}'), "BOM");
+    let lines: Vec<&str> = reply
+        .text
+        .trim_start_matches('\u{feff}')
+        .split_terminator("\r\n")
+        .collect();
+    assert!(lines[0].starts_with("application_id,exam_number,candidate_name"));
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(
+        lines[1].contains("\"大学英语, 综合\""),
+        "quoted: {}",
+        lines[1]
+    );
+    assert!(lines[1].contains("60;65;70") && lines[1].contains("英语（二）"));
+    assert!(!reply.text.contains("00019"), "another school's row leaked");
+    let admin = w
+        .app
+        .get_as(
+            &w.admin,
+            "/api/v1/staff/exports/certification-applications.csv",
+        )
+        .await;
+    assert_eq!(admin.text.split_terminator("\r\n").count(), 4);
+}
+
+#[tokio::test]
+async fn the_export_is_filtered_and_checks_its_filters() {
+    let w = world().await;
+    let url = format!(
+        "/api/v1/staff/exports/certification-applications.csv?status=approved&round_id={}",
+        w.round
+    );
+    let none = w.app.get_as(&w.admin, &url).await;
+    assert_eq!(none.text.split_terminator("\r\n").count(), 1, "header only");
+    let by_school = w
+        .app
+        .get_as(
+            &w.admin,
+            "/api/v1/staff/exports/certification-applications.csv?school_code=whu02",
+        )
+        .await;
+    assert!(by_school.text.contains("00019") && !by_school.text.contains("00015"));
+    let q = w
+        .app
+        .get_as(
+            &w.admin,
+            "/api/v1/staff/exports/certification-applications.csv?q=010118200001",
+        )
+        .await;
+    assert!(q.text.contains("00015") && !q.text.contains("00019"));
+    let bad = w
+        .app
+        .get_as(
+            &w.admin,
+            "/api/v1/staff/exports/certification-applications.csv?status=done&round_id=x",
+        )
+        .await;
+    let p = bad.assert_problem(422, "validation");
+    assert_eq!(p["errors"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_formula_in_a_cell_is_neutralised() {
+    let w = world().await;
+    let candidate: String = w.candidate_id.clone();
+    application(
+        &w.app,
+        &candidate,
+        w.round,
+        "draft",
+        &[("03708", Some("=HYPERLINK(\"x\")"), None)],
+    );
+    let reply = w
+        .app
+        .get_as(
+            &w.staff,
+            "/api/v1/staff/exports/certification-applications.csv",
+        )
+        .await;
+    assert!(
+        reply.text.contains("\"'=HYPERLINK(\"\"x\"\")\""),
+        "{}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn a_large_export_streams_every_row() {
+    let w = world().await;
+    // 2 500 more items: more than one chunk.
+    w.app.sql(&format!(
+        "INSERT INTO certification_applications (id, candidate_id, round_id, major_code, kind, certificate_kind,
+            certificate_number, certificate_obtained_on, status, submitted_at)
+         SELECT gen_random_uuid(), '{}', '{}', '100701', 'certificate', 'ncre1', 'N', '2020-01-01', 'submitted', now()
+         FROM generate_series(1, 2500)",
+        w.candidate_id, w.round
+    ));
+    w.app.sql(&format!(
+        "INSERT INTO application_items (application_id, candidate_id, course_code, position)
+         SELECT id, candidate_id, '03709', 0 FROM certification_applications WHERE certificate_number = 'N'",
+    ));
+    let reply = w
+        .app
+        .get_as(
+            &w.staff,
+            "/api/v1/staff/exports/certification-applications.csv",
+        )
+        .await;
+    assert_eq!(reply.text.split_terminator("\r\n").count(), 1 + 2 + 2500);
+}
+
+#[tokio::test]
+async fn statistics_count_the_callers_scope() {
+    let w = world().await;
+    let staff = w.app.get_as(&w.staff, "/api/v1/staff/stats").await;
+    assert_eq!(staff.status, 200, "{}", staff.text);
+    let body = staff.json();
+    assert_eq!(body["school_code"], "HBU01");
+    assert_eq!(
+        body["applications_by_status"],
+        json!([{"key": "submitted", "count": 1}])
+    );
+    let courses: Vec<&str> = body["items_by_course"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["course_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(courses, ["00015", "00018"]);
+    assert_eq!(body["items_by_course"][0]["course_name"], "英语（二）");
+    let admin = w
+        .app
+        .get_as(
+            &w.admin,
+            &format!("/api/v1/staff/stats?round_id={}", w.round),
+        )
+        .await
+        .json();
+    assert_eq!(
+        admin["applications_by_status"],
+        json!([{"key": "submitted", "count": 2}])
+    );
+    assert_eq!(
+        admin["applications_by_major"],
+        json!([{"key": "100701", "count": 2}])
+    );
+    w.app
+        .get_as(&w.admin, "/api/v1/staff/stats?round_id=nope")
+        .await
+        .assert_problem(422, "id.format");
+}
+
+#[tokio::test]
+async fn a_reviewed_decision_is_signed_and_verifies_with_the_public_key_only() {
+    let w = world().await;
+    let id = application(
+        &w.app,
+        &w.candidate_id,
+        w.round,
+        "partially_approved",
+        &[("03708", None, None), ("03709", None, None)],
+    );
+    let reply = w
+        .app
+        .get_as(
+            &w.candidate,
+            &format!("/api/v1/certification-applications/{id}/decision"),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let body = reply.json();
+    let jws = body["jws"].as_str().unwrap();
+
+    // Verify with nothing but the published JWK set.
+    let jwks = w.app.get("/.well-known/jwks.json").await.json();
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == body["kid"])
+        .unwrap();
+    let decoding =
+        jsonwebtoken::DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_required_spec_claims::<&str>(&[]);
+    validation.validate_exp = false;
+    let claims = jsonwebtoken::decode::<serde_json::Value>(jws, &decoding, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["exam_number"], "010118200001");
+    assert_eq!(claims["round"]["id"], w.round.to_string());
+    assert_eq!(claims["status"], "partially_approved");
+    assert_eq!(
+        claims["courses"][0],
+        json!({"course_code": "03708", "course_name": "中国近代史纲要", "decision": "approved", "reason": null})
+    );
+    assert_eq!(claims["courses"][1]["decision"], "rejected");
+
+    // One changed byte in the payload fails verification.
+    let mut parts: Vec<String> = jws.split('.').map(str::to_owned).collect();
+    let mut payload = parts[1].clone().into_bytes();
+    payload[10] = if payload[10] == b'A' { b'B' } else { b'A' };
+    parts[1] = String::from_utf8(payload).unwrap();
+    assert!(
+        jsonwebtoken::decode::<serde_json::Value>(&parts.join("."), &decoding, &validation)
+            .is_err()
+    );
+
+    // A decision is not an access token.
+    w.app
+        .get_as(jws, "/api/v1/me")
+        .await
+        .assert_problem(401, "auth.invalid_token");
+}
+
+#[tokio::test]
+async fn who_may_see_a_decision() {
+    let w = world().await;
+    let id = application(
+        &w.app,
+        &w.candidate_id,
+        w.round,
+        "approved",
+        &[("03708", None, None)],
+    );
+    let path = format!("/api/v1/certification-applications/{id}/decision");
+    assert_eq!(w.app.get_as(&w.staff, &path).await.status, 200);
+    assert_eq!(w.app.get_as(&w.admin, &path).await.status, 200);
+    w.app
+        .get_as(&w.other_staff, &path)
+        .await
+        .assert_problem(404, "not_found");
+    w.app
+        .get_as(&w.other_candidate, &path)
+        .await
+        .assert_problem(404, "not_found");
+    w.app.get(&path).await.assert_problem(401, "auth.required");
+    let pending = application(
+        &w.app,
+        &w.candidate_id,
+        w.round,
+        "submitted",
+        &[("03709", None, None)],
+    );
+    w.app
+        .get_as(
+            &w.candidate,
+            &format!("/api/v1/certification-applications/{pending}/decision"),
+        )
+        .await
+        .assert_problem(409, "state.conflict");
+}
+
+#[tokio::test]
+async fn reports_are_for_staff_and_admins_only() {
+    let w = world().await;
+    for path in [
+        "/api/v1/staff/exports/certification-applications.csv",
+        "/api/v1/staff/stats",
+    ] {
+        w.app.get(path).await.assert_problem(401, "auth.required");
+        w.app
+            .get_as(&w.candidate, path)
+            .await
+            .assert_problem(403, "forbidden");
+    }
+}
