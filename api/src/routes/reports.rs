@@ -463,6 +463,21 @@ pub struct SignedDecision {
     pub claims: DecisionClaims,
 }
 
+/// Candidate, status, major, review time, round, exam number, school, name, round name.
+type Head = (
+    Uuid,
+    String,
+    String,
+    Option<DateTime<Utc>>,
+    Uuid,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+);
+/// Course code, decision, reason.
+type ItemDecision = (String, Option<String>, Option<String>);
+
 /// The review's decision, signed with the service's key (R20).
 ///
 /// Once an application is reviewed, its owner, staff of the candidate's school
