@@ -509,18 +509,7 @@ pub async fn signed_decision(
         )
     })?;
     let principal = user.0;
-    type Head = (
-        Uuid,
-        String,
-        String,
-        Option<DateTime<Utc>>,
-        Uuid,
-        Option<String>,
-        Option<String>,
-        String,
-        String,
-    );
-    let (head, items): (Head, Vec<(String, Option<String>, Option<String>)>) = state
+    let (head, items): (Head, Vec<ItemDecision>) = state
         .db(move |conn| {
             let head: Option<Head> = certification_applications::table
                 .inner_join(
