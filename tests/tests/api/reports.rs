@@ -241,10 +241,10 @@ async fn a_large_export_streams_every_row() {
          FROM generate_series(1, 2500)",
         w.candidate_id, w.round
     ));
-    w.app.sql(&format!(
+    w.app.sql(
         "INSERT INTO application_items (application_id, candidate_id, course_code, position)
          SELECT id, candidate_id, '03709', 0 FROM certification_applications WHERE certificate_number = 'N'",
-    ));
+    );
     let reply = w
         .app
         .get_as(
