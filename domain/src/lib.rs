@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod certificate_number;
 pub mod course;
 pub mod eligibility;
+pub mod prior_degree;
 pub mod score;
 pub mod violation;
 pub mod window;
