@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod courses;
 pub mod health;
 pub mod me;
+pub mod prior_degrees;
 pub mod rounds;
 pub mod staff;
 pub mod views;
@@ -40,6 +41,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(staff::reset_candidate_password)
             .service(admin::create_school)
             .service(admin::create_staff)
-            .service(admin::create_service_account),
+            .service(admin::create_service_account)
+            .service(prior_degrees::verify_prior_degrees_batch)
+            .service(prior_degrees::create_prior_degree)
+            .service(prior_degrees::list_prior_degrees)
+            .service(prior_degrees::get_prior_degree)
+            .service(prior_degrees::update_prior_degree)
+            .service(prior_degrees::submit_prior_degree)
+            .service(prior_degrees::verify_prior_degree)
+            .service(prior_degrees::get_prior_degree_history),
     );
 }
