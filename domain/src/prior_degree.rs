@@ -369,9 +369,7 @@ mod tests {
             (VerificationResult::Effective, Some(&*"长".repeat(1001))),
         ] {
             assert_eq!(
-                check_feedback(result, feedback)
-                    .unwrap_err()
-                    .code,
+                check_feedback(result, feedback).unwrap_err().code,
                 "verification.feedback"
             );
         }

@@ -508,10 +508,12 @@ fn unprocessable(v: Violation) -> ApiError {
 }
 
 /// Whether `principal` may see a prior degree: its holder, staff of the holder's
-/// school, admins. Service accounts are refused before this (403).
+/// school, admins, and service accounts with `verification:write` (which only
+/// reach the verification operations; reads refuse service accounts with 403).
 pub fn may_see(principal: &Principal, degree: &PriorDegreeWithSchool) -> bool {
     match principal.role {
         Role::Candidate => degree.degree.candidate_id == principal.id,
+        Role::Integration => principal.has_scope(Scope::VerificationWrite),
         _ => may_manage(principal, degree.school_code.as_deref()),
     }
 }

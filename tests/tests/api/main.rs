@@ -7,4 +7,5 @@ mod errors;
 mod health;
 mod idempotency;
 mod openapi;
+mod prior_degrees;
 mod schema;
