@@ -142,7 +142,7 @@ impl Settings {
             bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: std::env::temp_dir().join("zikao-cert-test-data"),
             cors_allowed_origins: Vec::new(),
-            db_pool_size: 4,
+            db_pool_size: 2,
             body_limit: crate::extract::DEFAULT_BODY_LIMIT,
             log_json: false,
             shutdown_timeout_secs: 5,
