@@ -13,6 +13,7 @@ pub mod certificate_number;
 pub mod course;
 pub mod csv;
 pub mod eligibility;
+pub mod prior_degree;
 pub mod score;
 pub mod violation;
 pub mod window;

@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod local_pg;
 pub mod outbox;
 pub mod pool;
+pub mod prior_degrees;
 pub mod reports;
 pub mod rounds;
 pub mod schema;

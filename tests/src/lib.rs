@@ -457,3 +457,66 @@ impl TestApp {
             .collect()
     }
 }
+
+impl TestApp {
+    /// PATCH a JSON body with a bearer token and optional `If-Match`.
+    pub async fn patch_json_as(
+        &self,
+        token: &str,
+        path: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body);
+        if let Some(tag) = if_match {
+            request = request.header("if-match", tag);
+        }
+        self.send(request).await
+    }
+
+    /// Creates a round whose prior-degree and certification windows run from
+    /// `opens_at` to `closes_at`, with pledge version `pledge_version`; returns it.
+    pub fn open_round(
+        &self,
+        pledge_version: &str,
+        opens_at: chrono::DateTime<chrono::Utc>,
+        closes_at: chrono::DateTime<chrono::Utc>,
+    ) -> persistence::rounds::RoundRecord {
+        use domain::window::{Pledge, Window};
+        let window = Window::new(opens_at, closes_at).expect("a valid window");
+        persistence::rounds::create(
+            &mut self.connect(),
+            &persistence::rounds::NewRound {
+                name: format!("测试轮次 {pledge_version}"),
+                prior_degree_window: window,
+                certification_window: window,
+                pledge: Pledge::new(pledge_version, "本人承诺所填学历信息真实、准确。")
+                    .expect("a valid pledge"),
+            },
+            chrono::Utc::now(),
+        )
+        .expect("create a round (a catalogue must be imported first)")
+    }
+
+    /// Creates a service account with `scopes` (as admin) and signs in; returns
+    /// the access token.
+    pub async fn integration_token(&self, admin: &str, username: &str, scopes: &[&str]) -> String {
+        let reply = self
+            .post_json_as(
+                admin,
+                "/api/v1/admin/service-accounts",
+                &serde_json::json!({"username": username, "name": "核验同步", "scopes": scopes}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        let secret = reply.json()["secret"].as_str().unwrap().to_owned();
+        self.login(username, &secret).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}

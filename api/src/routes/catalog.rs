@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use domain::catalog::{self, CertificateKind, DegreeLevel, Evidence, Major, MajorCode};
 use domain::certificate_number::EducationType;
 use domain::eligibility::{self, PriorDegreeFacts, Route};
+use domain::prior_degree::PriorDegreeStatus;
 use persistence::catalog::CatalogVersion;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -159,6 +160,16 @@ pub struct PriorDegreeView {
     pub level_label: String,
     /// Its major name (may be empty when not given).
     pub major: String,
+    /// The recorded prior degree, when given by `prior_degree_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<uuid::Uuid>,
+    /// Its status (`draft`, `submitted`, `effective`, `rejected`), when given by
+    /// `prior_degree_id`; only `effective` gives degree routes (R7).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Chinese label of `status`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_label: Option<String>,
 }
 
 /// What a degree-based certification of a course needs (R10–R12).
@@ -263,6 +274,10 @@ pub struct EligibilityQuery {
     /// Major name of the prior degree, as on its certificate; needs `prior_level`.
     #[param(example = "药学")]
     pub prior_major: Option<String>,
+    /// A recorded prior degree (instead of `prior_level`/`prior_major`): its holder,
+    /// staff of the holder's school and admins may use it (bearer token required,
+    /// 404 for anyone else). Only an `effective` one gives degree routes (R7).
+    pub prior_degree_id: Option<String>,
 }
 
 /// The courses one certificate kind certifies for one major.
@@ -420,7 +435,11 @@ fn prior_degree(query: &EligibilityQuery) -> Result<Option<PriorDegreeFacts>, Ap
         `certificate` (with the certificate kinds, R13–R15), or `exam` (with where it is \
         registered, R16) — and a human reason. The prior degree is described by `prior_level` \
         and `prior_major` and assumed to be a regular (普通) degree (R7); without it there are no \
-        degree routes. `reason` is in the response language (Chinese unless `Accept-Language` \
+        degree routes. Alternatively `prior_degree_id` names a recorded prior degree (bearer token \
+        required: its holder, staff of the holder's school or an admin; 401 without a token, 404 for \
+        anyone else): its level, major and education type are used, and only an `effective` one \
+        gives degree routes — for any other status the reasons say what it would certify once \
+        effective (R7). `reason` is in the response language (Chinese unless `Accept-Language` \
         prefers English; `Content-Language` says which); `reason_zh` and `reason_en` always carry \
         both. Served from memory.",
     params(
@@ -468,7 +487,30 @@ pub async fn get_major_eligibility(
     query: ApiQuery<EligibilityQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let code = major_code(&code)?;
-    let prior = prior_degree(&query.0)?;
+    let recorded = match query.0.prior_degree_id.as_deref() {
+        None => None,
+        Some(_) if query.0.prior_level.is_some() || query.0.prior_major.is_some() => {
+            return Err(ApiError::validation(vec![FieldProblem {
+                field: "prior_degree_id".into(),
+                code: "prior_degree_id.exclusive".into(),
+                message: Msg::new(
+                    "prior_degree_id 不能与 prior_level、prior_major 同时给出",
+                    "give prior_degree_id or prior_level/prior_major, not both",
+                ),
+            }]));
+        }
+        Some(id) => Some(
+            crate::routes::prior_degrees::prior_degree_for_eligibility(&req, &state, id).await?,
+        ),
+    };
+    let prior = match &recorded {
+        Some((row, _, education_type, level)) => Some(PriorDegreeFacts {
+            level: *level,
+            major_name: row.major_name.clone(),
+            education_type: *education_type,
+        }),
+        None => prior_degree(&query.0)?,
+    };
     let current = current_or_404(&state, &code)?;
     let catalog = &current.catalog;
     let lang = Lang::from_accept_language(
@@ -476,8 +518,35 @@ pub async fn get_major_eligibility(
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let entries = eligibility::eligibility(catalog, &code, prior.as_ref())
-        .map_err(|v| ApiError::not_found(Msg::new(v.zh, v.en)))?;
+    let unknown = |v: domain::Violation| ApiError::not_found(Msg::new(v.zh, v.en));
+    let not_effective = recorded
+        .as_ref()
+        .map(|(_, status, ..)| *status)
+        .filter(|s| *s != PriorDegreeStatus::Effective);
+    let entries = match not_effective {
+        // R7: only an effective prior degree gives degree routes; say what it would give.
+        Some(status) => {
+            let would =
+                eligibility::eligibility(catalog, &code, prior.as_ref()).map_err(unknown)?;
+            let mut entries = eligibility::eligibility(catalog, &code, None).map_err(unknown)?;
+            for (entry, hypothetical) in entries.iter_mut().zip(would) {
+                if hypothetical.degree.is_some() {
+                    entry.reason_zh = format!(
+                        "前置学历尚未生效（当前状态：{}），生效后可凭学历证书认证此课程；目前：{}",
+                        status.label_zh(),
+                        entry.reason_zh
+                    );
+                    entry.reason_en = format!(
+                        "the prior degree is not effective yet (it is {}): once effective it certifies this course; for now: {}",
+                        status.as_str(),
+                        entry.reason_en
+                    );
+                }
+            }
+            entries
+        }
+        None => eligibility::eligibility(catalog, &code, prior.as_ref()).map_err(unknown)?,
+    };
     let major = catalog.major(&code).expect("checked by current_or_404");
     let view = EligibilityView {
         major: major.into(),
@@ -485,6 +554,13 @@ pub async fn get_major_eligibility(
             level: p.level.into(),
             level_label: p.level.label_zh().to_owned(),
             major: p.major_name,
+            id: recorded.as_ref().map(|(row, ..)| row.id),
+            status: recorded
+                .as_ref()
+                .map(|(_, status, ..)| status.as_str().to_owned()),
+            status_label: recorded
+                .as_ref()
+                .map(|(_, status, ..)| status.label_zh().to_owned()),
         }),
         courses: entries
             .into_iter()

@@ -12,6 +12,7 @@ pub mod courses;
 pub mod health;
 pub mod integration;
 pub mod me;
+pub mod prior_degrees;
 pub mod reports;
 pub mod rounds;
 pub mod staff;
@@ -56,6 +57,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(admin_catalog::import_catalog)
             .service(admin_catalog::import_rules_csv)
             .service(admin_catalog::create_round)
-            .service(admin_catalog::update_round),
+            .service(admin_catalog::update_round)
+            .service(prior_degrees::verify_prior_degrees_batch)
+            .service(prior_degrees::create_prior_degree)
+            .service(prior_degrees::list_prior_degrees)
+            .service(prior_degrees::get_prior_degree)
+            .service(prior_degrees::update_prior_degree)
+            .service(prior_degrees::submit_prior_degree)
+            .service(prior_degrees::verify_prior_degree)
+            .service(prior_degrees::get_prior_degree_history),
     );
 }

@@ -9,6 +9,7 @@ mod health;
 mod idempotency;
 mod integration;
 mod openapi;
+mod prior_degrees;
 mod reports;
 mod schema;
 mod staff;

@@ -1,0 +1,423 @@
+//! A candidate's prior degree (前置学历) and its state machine (R3–R7).
+//!
+//! ```text
+//! draft ──submit──▶ submitted ──verify(effective)──▶ effective (final)
+//!   ▲ edit            │
+//!   └─────────────────┘◀──edit── rejected ◀──verify(rejected)──┘
+//! ```
+//!
+//! The owner edits while `draft` or `rejected` and submits from either; only a
+//! `submitted` degree is verified (R4, R5); `effective` is final and is the only
+//! status that makes the degree usable for degree-based certification (R7).
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::Violation;
+use crate::certificate_number::EducationType;
+use crate::course::shorten;
+
+/// The longest school or major name.
+pub const NAME_MAX_CHARS: usize = 100;
+/// The longest verification feedback.
+pub const FEEDBACK_MAX_CHARS: usize = 1000;
+
+/// Where a prior degree is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorDegreeStatus {
+    /// Saved, not yet submitted (保存).
+    Draft,
+    /// Submitted, waiting for the verification feedback.
+    Submitted,
+    /// Verified (生效): usable for degree-based certification (R5, R7).
+    Effective,
+    /// Verification failed; the owner may edit and resubmit.
+    Rejected,
+}
+
+impl PriorDegreeStatus {
+    /// Every status, in life order.
+    pub const ALL: [Self; 4] = [
+        Self::Draft,
+        Self::Submitted,
+        Self::Effective,
+        Self::Rejected,
+    ];
+
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Submitted => "submitted",
+            Self::Effective => "effective",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// Parses the stored value.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Chinese label.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Draft => "草稿",
+            Self::Submitted => "已提交",
+            Self::Effective => "已生效",
+            Self::Rejected => "核验未通过",
+        }
+    }
+
+    /// Whether the owner may change the fields (R4: "modify").
+    pub fn is_editable(self) -> bool {
+        matches!(self, Self::Draft | Self::Rejected)
+    }
+
+    /// The verification status this record status shows.
+    pub fn verification(self) -> VerificationStatus {
+        match self {
+            Self::Draft => VerificationStatus::NotSubmitted,
+            Self::Submitted => VerificationStatus::Pending,
+            Self::Effective => VerificationStatus::Effective,
+            Self::Rejected => VerificationStatus::Rejected,
+        }
+    }
+
+    /// `state.conflict` unless the owner may edit now (R4).
+    pub fn check_editable(self) -> Result<(), Violation> {
+        if self.is_editable() {
+            Ok(())
+        } else {
+            Err(conflict(
+                self,
+                "只有草稿或核验未通过的学历可以修改",
+                "only a draft or a rejected prior degree can be modified",
+            ))
+        }
+    }
+
+    /// The status after the owner submits: `submitted`, from `draft` or `rejected`.
+    pub fn submit(self) -> Result<Self, Violation> {
+        if self.is_editable() {
+            Ok(Self::Submitted)
+        } else {
+            Err(conflict(
+                self,
+                "只有草稿或核验未通过的学历可以提交",
+                "only a draft or a rejected prior degree can be submitted",
+            ))
+        }
+    }
+
+    /// The status after a verification result: only a `submitted` degree is verified.
+    pub fn verify(self, result: VerificationResult) -> Result<Self, Violation> {
+        if self == Self::Submitted {
+            Ok(match result {
+                VerificationResult::Effective => Self::Effective,
+                VerificationResult::Rejected => Self::Rejected,
+            })
+        } else {
+            Err(conflict(
+                self,
+                "只有已提交（待核验）的学历可以登记核验结果",
+                "only a submitted (pending) prior degree can receive a verification result",
+            ))
+        }
+    }
+}
+
+fn conflict(status: PriorDegreeStatus, zh: &str, en: &str) -> Violation {
+    Violation::new(
+        "state.conflict",
+        format!("{zh}；当前状态为“{}”", status.label_zh()),
+        format!("{en}; it is {}", status.as_str()),
+    )
+}
+
+/// The verification (学信网核验) side of a prior degree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationStatus {
+    /// Not submitted yet.
+    NotSubmitted,
+    /// Submitted, waiting for feedback.
+    Pending,
+    /// Verified: effective.
+    Effective,
+    /// Verification failed.
+    Rejected,
+}
+
+impl VerificationStatus {
+    /// Chinese label.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::NotSubmitted => "未提交",
+            Self::Pending => "待核验",
+            Self::Effective => "有效",
+            Self::Rejected => "未通过",
+        }
+    }
+}
+
+/// A verification result as recorded by staff or the verification service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationResult {
+    /// The degree is verified.
+    Effective,
+    /// The degree could not be verified.
+    Rejected,
+}
+
+impl VerificationResult {
+    /// Parses `effective` or `rejected` (`verification.result` otherwise).
+    pub fn parse(text: &str) -> Result<Self, Violation> {
+        match text.trim() {
+            "effective" => Ok(Self::Effective),
+            "rejected" => Ok(Self::Rejected),
+            other => Err(Violation::new(
+                "verification.result",
+                format!(
+                    "核验结果须为 effective（有效）或 rejected（未通过），收到的是“{}”",
+                    shorten(other)
+                ),
+                format!(
+                    "a verification result is effective or rejected; got \"{}\"",
+                    shorten(other)
+                ),
+            )),
+        }
+    }
+}
+
+/// The feedback kept with a result: optional for `effective`, required for
+/// `rejected` (the candidate must learn what to correct), at most 1000 characters.
+pub fn check_feedback(
+    result: VerificationResult,
+    feedback: Option<&str>,
+) -> Result<Option<String>, Violation> {
+    let feedback = feedback.map(str::trim).filter(|f| !f.is_empty());
+    let chars = feedback.map_or(0, |f| f.chars().count());
+    if chars > FEEDBACK_MAX_CHARS {
+        return Err(Violation::new(
+            "verification.feedback",
+            format!("核验反馈不能超过{FEEDBACK_MAX_CHARS}个字符，收到{chars}个"),
+            format!("feedback is at most {FEEDBACK_MAX_CHARS} characters; got {chars}"),
+        ));
+    }
+    if result == VerificationResult::Rejected && feedback.is_none() {
+        return Err(Violation::new(
+            "verification.feedback",
+            "核验未通过时须填写反馈，说明考生需要更正什么",
+            "a rejection needs feedback that tells the candidate what to correct",
+        ));
+    }
+    Ok(feedback.map(str::to_owned))
+}
+
+/// Parses an education type: `regular`, `adult`, `self_study`, `online` or its
+/// Chinese label (`education_type.unknown` otherwise).
+pub fn parse_education_type(text: &str) -> Result<EducationType, Violation> {
+    let text = text.trim();
+    EducationType::ALL
+        .into_iter()
+        .find(|t| {
+            let value = match t {
+                EducationType::Regular => "regular",
+                EducationType::Adult => "adult",
+                EducationType::SelfStudy => "self_study",
+                EducationType::Online => "online",
+            };
+            text == value || text == t.label_zh()
+        })
+        .ok_or_else(|| {
+            Violation::new(
+                "education_type.unknown",
+                format!(
+                    "学历类型须为 regular（普通）、adult（成人）、self_study（自学考试）或 online（网络教育），收到的是“{}”",
+                    shorten(text)
+                ),
+                format!(
+                    "an education type is regular, adult, self_study or online; got \"{}\"",
+                    shorten(text)
+                ),
+            )
+        })
+}
+
+/// A school or major name as on the certificate: trimmed, 1–100 characters
+/// (`code` names the field's rule, e.g. `school_name.length`).
+pub fn check_name(text: &str, code: &'static str, what_zh: &str) -> Result<String, Violation> {
+    let trimmed = text.trim();
+    let chars = trimmed.chars().count();
+    if chars == 0 || chars > NAME_MAX_CHARS {
+        return Err(Violation::new(
+            code,
+            format!("{what_zh}须为1到{NAME_MAX_CHARS}个字符，收到{chars}个"),
+            format!("this name is 1 to {NAME_MAX_CHARS} characters; got {chars}"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A graduation date `YYYY-MM-DD`, not after `today` (Asia/Shanghai) and not
+/// before 1949 (`graduation_date.format`, `graduation_date.future`,
+/// `graduation_date.range`).
+pub fn check_graduation_date(text: &str, today: NaiveDate) -> Result<NaiveDate, Violation> {
+    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        Violation::new(
+            "graduation_date.format",
+            format!(
+                "毕业日期须为 YYYY-MM-DD 格式，例如 2015-07-01，收到的是“{}”",
+                shorten(text)
+            ),
+            format!(
+                "a graduation date is YYYY-MM-DD, e.g. 2015-07-01; got \"{}\"",
+                shorten(text)
+            ),
+        )
+    })?;
+    if date > today {
+        return Err(Violation::new(
+            "graduation_date.future",
+            format!("毕业日期 {date} 晚于今天，须为已取得的学历"),
+            format!("the graduation date {date} is in the future; the degree must already be held"),
+        ));
+    }
+    if date.year() < 1949 {
+        return Err(Violation::new(
+            "graduation_date.range",
+            format!("毕业日期 {date} 过早，请检查"),
+            format!("the graduation date {date} is implausibly early; check it"),
+        ));
+    }
+    Ok(date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PriorDegreeStatus::*;
+
+    #[test]
+    fn the_owner_edits_and_submits_only_drafts_and_rejected_degrees() {
+        for (status, ok) in [
+            (Draft, true),
+            (Submitted, false),
+            (Effective, false),
+            (Rejected, true),
+        ] {
+            assert_eq!(status.check_editable().is_ok(), ok, "{status:?}");
+            match status.submit() {
+                Ok(to) => {
+                    assert!(ok);
+                    assert_eq!(to, Submitted);
+                }
+                Err(v) => {
+                    assert!(!ok);
+                    assert_eq!(v.code, "state.conflict");
+                    assert!(v.en.contains(status.as_str()), "{}", v.en);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_submitted_degree_is_verified_and_effective_is_final() {
+        assert_eq!(
+            Submitted.verify(VerificationResult::Effective),
+            Ok(Effective)
+        );
+        assert_eq!(Submitted.verify(VerificationResult::Rejected), Ok(Rejected));
+        for status in [Draft, Effective, Rejected] {
+            for result in [VerificationResult::Effective, VerificationResult::Rejected] {
+                assert_eq!(status.verify(result).unwrap_err().code, "state.conflict");
+            }
+        }
+        assert!(Effective.submit().is_err() && Effective.check_editable().is_err());
+    }
+
+    #[test]
+    fn statuses_round_trip_and_map_to_verification() {
+        for s in PriorDegreeStatus::ALL {
+            assert_eq!(PriorDegreeStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Draft.verification(), VerificationStatus::NotSubmitted);
+        assert_eq!(Submitted.verification(), VerificationStatus::Pending);
+        assert_eq!(
+            serde_json::to_string(&VerificationStatus::NotSubmitted).unwrap(),
+            "\"not_submitted\""
+        );
+    }
+
+    #[test]
+    fn a_rejection_needs_feedback_and_feedback_is_bounded() {
+        assert_eq!(
+            check_feedback(VerificationResult::Effective, None),
+            Ok(None)
+        );
+        assert_eq!(
+            check_feedback(VerificationResult::Rejected, Some(" 证书编号有误 ")),
+            Ok(Some("证书编号有误".into()))
+        );
+        for (result, feedback) in [
+            (VerificationResult::Rejected, None),
+            (VerificationResult::Rejected, Some("  ")),
+            (VerificationResult::Effective, Some(&*"长".repeat(1001))),
+        ] {
+            assert_eq!(
+                check_feedback(result, feedback).unwrap_err().code,
+                "verification.feedback"
+            );
+        }
+        assert_eq!(
+            VerificationResult::parse("valid").unwrap_err().code,
+            "verification.result"
+        );
+    }
+
+    #[test]
+    fn education_types_parse_from_values_and_labels() {
+        assert_eq!(
+            parse_education_type("self_study"),
+            Ok(EducationType::SelfStudy)
+        );
+        assert_eq!(parse_education_type("普通"), Ok(EducationType::Regular));
+        assert_eq!(
+            parse_education_type("full_time").unwrap_err().code,
+            "education_type.unknown"
+        );
+    }
+
+    #[test]
+    fn graduation_dates_are_past_dates() {
+        let today = NaiveDate::from_ymd_opt(2018, 3, 10).unwrap();
+        assert!(check_graduation_date("2015-07-01", today).is_ok());
+        assert!(check_graduation_date("2018-03-10", today).is_ok());
+        for (bad, code) in [
+            ("2015/07/01", "graduation_date.format"),
+            ("2015-02-30", "graduation_date.format"),
+            ("2018-03-11", "graduation_date.future"),
+            ("1900-01-01", "graduation_date.range"),
+        ] {
+            assert_eq!(
+                check_graduation_date(bad, today).unwrap_err().code,
+                code,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(
+            check_name(" 某某大学 ", "school_name.length", "学校名称"),
+            Ok("某某大学".into())
+        );
+        assert!(check_name(" ", "school_name.length", "学校名称").is_err());
+        assert!(check_name(&"校".repeat(101), "school_name.length", "学校名称").is_err());
+    }
+}
