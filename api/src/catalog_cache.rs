@@ -4,6 +4,7 @@
 //! that an import made by another instance (or a database that was down at start-up)
 //! is picked up within [`RECHECK_INTERVAL`].
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -18,6 +19,9 @@ pub const RECHECK_INTERVAL: Duration = Duration::from_secs(15);
 #[derive(Clone, Default)]
 pub struct CatalogCache {
     current: Arc<RwLock<Option<Arc<CatalogVersion>>>>,
+    /// Versions other than the current one, loaded on first use (a round's pinned
+    /// version). Versions never change after their import, so entries never go stale.
+    pinned: Arc<RwLock<HashMap<i64, Arc<CatalogVersion>>>>,
 }
 
 impl CatalogCache {
@@ -37,6 +41,33 @@ impl CatalogCache {
         if slot.as_ref().is_none_or(|c| c.id < version.id) {
             *slot = Some(Arc::new(version));
         }
+    }
+
+    /// The catalogue version `id`, from memory when possible, otherwise loaded once
+    /// from the database and kept (`NotFound` when there is no such version).
+    pub fn version(
+        &self,
+        conn: &mut PgConnection,
+        id: i64,
+    ) -> Result<Arc<CatalogVersion>, DbError> {
+        if let Some(current) = self.current().filter(|c| c.id == id) {
+            return Ok(current);
+        }
+        if let Some(found) = self
+            .pinned
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+        {
+            return Ok(found.clone());
+        }
+        let loaded = Arc::new(persistence::catalog::load(conn, id)?);
+        self.pinned
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(id)
+            .or_insert_with(|| loaded.clone());
+        Ok(loaded)
     }
 
     /// Loads the database's current version if it differs from the cached one.

@@ -4,11 +4,13 @@
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod admin;
+pub mod applications;
 pub mod auth;
 pub mod catalog;
 pub mod courses;
 pub mod health;
 pub mod me;
+pub mod progress;
 pub mod rounds;
 pub mod staff;
 pub mod views;
@@ -40,6 +42,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(staff::reset_candidate_password)
             .service(admin::create_school)
             .service(admin::create_staff)
-            .service(admin::create_service_account),
+            .service(admin::create_service_account)
+            .service(applications::create_application)
+            .service(applications::list_applications)
+            .service(applications::get_application)
+            .service(applications::update_application)
+            .service(applications::check_application)
+            .service(applications::submit_application)
+            .service(applications::withdraw_application)
+            .service(applications::return_application)
+            .service(applications::review_application)
+            .service(applications::application_history)
+            .service(progress::get_progress),
     );
 }
