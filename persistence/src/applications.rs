@@ -412,16 +412,34 @@ pub fn set_status(
 /// Makes every item of an application hold its course (`live`), or release it. The
 /// live-course index refuses (`DbError::Unique` on [`LIVE_COURSE_KEY`]) if the
 /// candidate already holds one of the courses elsewhere.
+///
+/// Courses are claimed one at a time in course-code order, so two transactions
+/// claiming overlapping courses wait for each other in the same order and never
+/// deadlock: the second simply gets the unique violation.
 pub fn set_live(conn: &mut PgConnection, application_id: Uuid, live: bool) -> Result<(), DbError> {
-    diesel::update(
-        application_items::table.filter(application_items::application_id.eq(application_id)),
-    )
-    .set((
-        application_items::live.eq(live),
-        application_items::decision.eq(None::<String>),
-        application_items::decision_reason.eq(None::<String>),
-    ))
-    .execute(conn)?;
+    let mine =
+        application_items::table.filter(application_items::application_id.eq(application_id));
+    if !live {
+        diesel::update(mine)
+            .set((
+                application_items::live.eq(false),
+                application_items::decision.eq(None::<String>),
+                application_items::decision_reason.eq(None::<String>),
+            ))
+            .execute(conn)?;
+        return Ok(());
+    }
+    let mut codes: Vec<String> = mine.select(application_items::course_code).load(conn)?;
+    codes.sort();
+    for code in codes {
+        diesel::update(mine.filter(application_items::course_code.eq(code)))
+            .set((
+                application_items::live.eq(true),
+                application_items::decision.eq(None::<String>),
+                application_items::decision_reason.eq(None::<String>),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 

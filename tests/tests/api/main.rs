@@ -1,6 +1,7 @@
 //! End-to-end tests over HTTP against a real Postgres (see `tests/src/lib.rs`).
 
 mod accounts;
+mod applications;
 mod catalog;
 mod courses;
 mod errors;
