@@ -1163,3 +1163,93 @@ async fn concurrent_submits_of_two_applications_sharing_a_course_leave_one_holde
         5
     );
 }
+
+#[tokio::test]
+async fn an_application_keeps_the_rules_of_its_rounds_catalogue_version() {
+    let w = world().await;
+    let app = &w.app;
+    let (_, token, degree) = candidate_with_degree(&w, 14, PHARMACY, "bachelor", "药学").await;
+    // A newer catalogue raises English II's pass mark to 65; the open round stays
+    // pinned to the version it was created with (60), so 60;65;70 still passes.
+    let newer = api::catalog_import::SAMPLE_CATALOG.replacen(
+        r#""score_terms": 3, "pass_mark": 60"#,
+        r#""score_terms": 3, "pass_mark": 65"#,
+        1,
+    );
+    assert_ne!(newer, api::catalog_import::SAMPLE_CATALOG);
+    app.import_catalog(&newer).await;
+    let created = create(
+        app,
+        &token,
+        &degree_body(
+            degree,
+            vec![tick("03708"), tick("03709"), english("60;65;70")],
+        ),
+    )
+    .await;
+    let pinned = app.query_json(&format!(
+        "SELECT catalog_version_id AS v FROM rounds WHERE id = '{}'",
+        w.round
+    ))[0]["v"]
+        .clone();
+    assert_eq!(created["catalog_version_id"], pinned);
+    assert_ne!(
+        app.state.catalog.current().unwrap().id,
+        pinned.as_i64().unwrap()
+    );
+    let id = created["id"].as_str().unwrap();
+    let reply = action(app, &token, id, "submit", &json!({})).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}
+
+#[tokio::test]
+async fn an_empty_draft_cannot_be_submitted_and_the_submit_body_is_optional() {
+    let w = world().await;
+    let app = &w.app;
+    let (_, token) = app.candidate(15, Some(SCHOOL), PHARMACY).await;
+    let created = create(
+        app,
+        &token,
+        &json!({"kind": "certificate",
+            "certificate": {"kind": "ncre1", "number": "1801", "obtained_on": "2017-06-30"}}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(created["item_count"], 0);
+    let check = app
+        .get_as(&token, &format!("{BASE}/{id}/check"))
+        .await
+        .json();
+    assert_eq!(check["ready"], false);
+    assert_eq!(check["errors"][0]["field"], "items");
+    let url = app.url(&format!("{BASE}/{id}/submit"));
+    let reply = app.send(app.client.post(&url).bearer_auth(&token)).await;
+    assert_eq!(
+        reply.assert_problem(422, "required")["errors"][0]["field"],
+        "items"
+    );
+    let reply = patch(
+        app,
+        &token,
+        id,
+        None,
+        &json!({"items": [tick("00018"), tick("00019")]}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let reply = app.send(app.client.post(&url).bearer_auth(&token)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    // A certificate from the future is refused.
+    let reply = app
+        .post_json_as(
+            &token,
+            BASE,
+            &json!({"kind": "certificate",
+                "certificate": {"kind": "ncre2", "number": "1801", "obtained_on": "2999-01-01"}}),
+        )
+        .await;
+    assert_eq!(
+        reply.assert_problem(422, "certificate.obtained_on")["errors"][0]["field"],
+        "certificate.obtained_on"
+    );
+}
