@@ -4,6 +4,7 @@
 //! that an import made by another instance (or a database that was down at start-up)
 //! is picked up within [`RECHECK_INTERVAL`].
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -18,20 +19,25 @@ pub const RECHECK_INTERVAL: Duration = Duration::from_secs(15);
 #[derive(Clone, Default)]
 pub struct CatalogCache {
     current: Arc<RwLock<Option<Arc<CatalogVersion>>>>,
+    /// Versions other than the current one, loaded on first use (a round's pinned
+    /// version). Versions never change after their import, so entries never go stale.
+    pinned: Arc<RwLock<HashMap<i64, Arc<CatalogVersion>>>>,
 }
 
 /// A handle that does not keep the cache (and so its app) alive.
 #[derive(Debug, Clone)]
 pub struct WeakCatalogCache {
     current: std::sync::Weak<RwLock<Option<Arc<CatalogVersion>>>>,
+    pinned: std::sync::Weak<RwLock<HashMap<i64, Arc<CatalogVersion>>>>,
 }
 
 impl WeakCatalogCache {
     /// The cache, while its app still holds it.
     pub fn upgrade(&self) -> Option<CatalogCache> {
-        self.current
-            .upgrade()
-            .map(|current| CatalogCache { current })
+        Some(CatalogCache {
+            current: self.current.upgrade()?,
+            pinned: self.pinned.upgrade()?,
+        })
     }
 }
 
@@ -40,6 +46,7 @@ impl CatalogCache {
     pub fn downgrade(&self) -> WeakCatalogCache {
         WeakCatalogCache {
             current: Arc::downgrade(&self.current),
+            pinned: Arc::downgrade(&self.pinned),
         }
     }
 
@@ -59,6 +66,33 @@ impl CatalogCache {
         if slot.as_ref().is_none_or(|c| c.id < version.id) {
             *slot = Some(Arc::new(version));
         }
+    }
+
+    /// The catalogue version `id`, from memory when possible, otherwise loaded once
+    /// from the database and kept (`NotFound` when there is no such version).
+    pub fn version(
+        &self,
+        conn: &mut PgConnection,
+        id: i64,
+    ) -> Result<Arc<CatalogVersion>, DbError> {
+        if let Some(current) = self.current().filter(|c| c.id == id) {
+            return Ok(current);
+        }
+        if let Some(found) = self
+            .pinned
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+        {
+            return Ok(found.clone());
+        }
+        let loaded = Arc::new(persistence::catalog::load(conn, id)?);
+        self.pinned
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(id)
+            .or_insert_with(|| loaded.clone());
+        Ok(loaded)
     }
 
     /// Loads the database's current version if it differs from the cached one.

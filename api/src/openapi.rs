@@ -39,7 +39,7 @@ Lists take `page` and `per_page` (at most 200). Rules are cited as R1–R20 of t
         (name = "service", description = "Health and readiness."),
         (name = "accounts", description = "Registration, sign-in, tokens and passwords (R1, R2)."),
         (name = "catalogue", description = "Courses, majors, eligibility rules and rounds (R8, R10–R16)."),
-        (name = "certification-applications", description = "Certification applications by degree or certificate, their review and signed decisions (R7–R20)."),
+        (name = "certification-applications", description = "Certification applications by degree or certificate: create, check, submit, withdraw, return, review, history, and the candidate's progress (R7–R20)."),
         (name = "prior-degrees", description = "Prior degrees (前置学历): pledge, draft, modify, submit and the verification feedback (R3–R7). States: draft → submitted → effective | rejected (→ modify → submitted again); effective is final."),
         (name = "staff", description = "School staff helping and checking their candidates (R19)."),
         (name = "admin", description = "Schools, staff accounts, service accounts, catalogue and rounds."),

@@ -7,6 +7,7 @@
 //! The HTTP layer attaches the field path and picks the language.
 
 pub mod account;
+pub mod application;
 pub mod candidate_import;
 pub mod catalog;
 pub mod certificate_number;

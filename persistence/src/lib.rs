@@ -3,6 +3,7 @@
 //! `&mut PgConnection` so that callers compose them inside one transaction.
 
 pub mod accounts;
+pub mod applications;
 pub mod candidates;
 pub mod catalog;
 pub mod error;

@@ -197,6 +197,29 @@ pub async fn spawn_app_on(db_url: String, db_name: String) -> TestApp {
     }
 }
 
+/// The service's worker threads outlive the test's runtime (actix runs them on
+/// threads of their own), and with them their pool's connections. Dropping the
+/// test's database when the test ends closes those connections, so a long suite
+/// never exhausts the server's `max_connections`. Only databases made by
+/// [`fresh_database`] (`t_…`) are dropped.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if !self.db_name.starts_with("t_") {
+            return;
+        }
+        let name = self.db_name.clone();
+        // Off the async thread; failures only leave a database behind.
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut admin) = PgConnection::establish(&db_server().admin_url) {
+                let _ =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&mut admin);
+            }
+        })
+        .join();
+    }
+}
+
 /// A response with its body read.
 #[derive(Debug)]
 pub struct Reply {

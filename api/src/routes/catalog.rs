@@ -76,7 +76,8 @@ pub enum RouteValue {
 }
 
 impl RouteValue {
-    fn label(self) -> &'static str {
+    /// Chinese label.
+    pub fn label(self) -> &'static str {
         match self {
             Self::Degree => "学历证书课程认证",
             Self::Certificate => "非学历证书课程认证",

@@ -5,6 +5,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod admin;
 pub mod admin_catalog;
+pub mod applications;
 pub mod auth;
 pub mod candidates;
 pub mod catalog;
@@ -13,6 +14,7 @@ pub mod health;
 pub mod integration;
 pub mod me;
 pub mod prior_degrees;
+pub mod progress;
 pub mod reports;
 pub mod rounds;
 pub mod staff;
@@ -65,6 +67,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(prior_degrees::update_prior_degree)
             .service(prior_degrees::submit_prior_degree)
             .service(prior_degrees::verify_prior_degree)
-            .service(prior_degrees::get_prior_degree_history),
+            .service(prior_degrees::get_prior_degree_history)
+            .service(applications::create_application)
+            .service(applications::list_applications)
+            .service(applications::get_application)
+            .service(applications::update_application)
+            .service(applications::check_application)
+            .service(applications::submit_application)
+            .service(applications::withdraw_application)
+            .service(applications::return_application)
+            .service(applications::review_application)
+            .service(applications::application_history)
+            .service(progress::get_progress),
     );
 }

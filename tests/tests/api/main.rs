@@ -2,6 +2,7 @@
 
 mod accounts;
 mod admin_catalog;
+mod applications;
 mod catalog;
 mod courses;
 mod errors;
