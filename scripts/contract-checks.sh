@@ -20,7 +20,7 @@
 #                                   Schemathesis run sends them on every request
 #   CONTRACT_MAX_EXAMPLES           test cases per operation and phase (default 50)
 #   CONTRACT_SEED                   Hypothesis seed (default 20240601)
-#   CONTRACT_WORKERS                Schemathesis workers (default 2)
+#   CONTRACT_WORKERS                Schemathesis workers (default 1)
 #   CONTRACT_READY_TIMEOUT          seconds to wait for /readyz (default 90)
 #   CONTRACT_EXTRA_CHECKS           more Schemathesis checks, comma-separated
 #   CARGO_TARGET_DIR                honoured to find the built binary
@@ -49,7 +49,9 @@ REPORT_DIR="$TOOLS_DIR/reports"
 
 MAX_EXAMPLES="${CONTRACT_MAX_EXAMPLES:-50}"
 SEED="${CONTRACT_SEED:-20240601}"
-WORKERS="${CONTRACT_WORKERS:-2}"
+# One worker: with two, Hypothesis 6 sometimes fails inside itself ("AST
+# constructor recursion depth mismatch", a thread-safety bug), a false alarm.
+WORKERS="${CONTRACT_WORKERS:-1}"
 READY_TIMEOUT="${CONTRACT_READY_TIMEOUT:-90}"
 
 # Checks every Schemathesis run applies to every response. The first four are

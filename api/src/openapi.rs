@@ -282,9 +282,18 @@ impl RouteTable {
     /// The methods a request path supports, when it is a documented path.
     pub fn allowed(&self, path: &str) -> Option<String> {
         let parts: Vec<&str> = path.split('/').collect();
+        // The most specific templates win: `/staff/candidates/import` is not also
+        // `/staff/candidates/{id}`.
+        let literal = |segments: &[String]| segments.iter().filter(|s| !s.starts_with('{')).count();
+        let best = self
+            .routes
+            .iter()
+            .filter(|(segments, _)| matches(segments, &parts))
+            .map(|(segments, _)| literal(segments))
+            .max()?;
         let mut allowed: Vec<&str> = Vec::new();
         for (segments, methods) in &self.routes {
-            if matches(segments, &parts) {
+            if matches(segments, &parts) && literal(segments) == best {
                 allowed.extend(methods);
             }
         }

@@ -245,3 +245,16 @@ async fn a_known_path_with_an_unsupported_method_is_405_with_allow() {
         "Method not allowed"
     );
 }
+
+#[tokio::test]
+async fn the_allow_header_names_the_most_specific_path_only() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(app.client.request(
+            reqwest::Method::OPTIONS,
+            app.url("/api/v1/staff/candidates/import"),
+        ))
+        .await;
+    reply.assert_problem(405, "method.not_allowed");
+    assert_eq!(reply.header("allow").as_deref(), Some("POST"));
+}
