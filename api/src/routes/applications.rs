@@ -1979,3 +1979,24 @@ pub async fn application_history(
             .collect(),
     ))
 }
+
+/// Every application of `candidate_id`, newest first (at most 200), as views;
+/// shown to staff in the candidate's detail.
+pub fn views_of_candidate(
+    conn: &mut PgConnection,
+    cache: &CatalogCache,
+    candidate_id: Uuid,
+) -> Result<Vec<ApplicationView>, ApiError> {
+    let filter = store::ListFilter {
+        candidate_id: Some(candidate_id),
+        ..Default::default()
+    };
+    let (rows, _) = store::list(conn, &filter, 0, 200)?;
+    let mut rounds = HashMap::new();
+    rows.into_iter()
+        .map(|listed| {
+            let items = store::items(conn, listed.application.id)?;
+            view(conn, cache, listed.application, items, &mut rounds)
+        })
+        .collect()
+}

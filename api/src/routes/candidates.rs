@@ -132,19 +132,33 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     })
 }
 
-/// One candidate's profile, ID number masked (R19).
+/// A candidate as staff see them: the profile (ID number masked) with the
+/// candidate's prior degrees, certification applications and progress (R19).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateDetail {
+    /// The profile.
+    #[serde(flatten)]
+    pub profile: Profile,
+    /// Prior degrees, newest first.
+    pub prior_degrees: Vec<crate::routes::prior_degrees::PriorDegreeView>,
+    /// Certification applications, newest first.
+    pub applications: Vec<crate::routes::applications::ApplicationView>,
+    /// Every course of the plan: certified, pending, certifiable or exam; null when
+    /// the candidate's major is not in the catalogue.
+    pub progress: Option<crate::routes::progress::ProgressView>,
+}
+
+/// One candidate of the caller's school, with what they have done so far (R19).
 ///
-/// Staff reach only candidates of their own school; any other id (another
-/// school's candidate, a staff or admin account, an unknown id) is 404. The
-/// candidate's prior degrees, certification applications and progress will be
-/// added to this answer when those resources exist; today it is the profile.
+/// Staff see only their school's candidates (404 otherwise, as for an unknown id
+/// or an account that is not a candidate); admins see all.
 #[utoipa::path(
     tag = "staff",
     operation_id = "get_candidate",
     params(("id" = Uuid, Path, description = "The candidate's account id.", example = "0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b")),
     security(("bearer" = ["staff", "admin"])),
     responses(
-        (status = 200, description = "The candidate's profile, ID number masked.", body = Profile),
+        (status = 200, description = "The candidate: masked profile, prior degrees, applications and progress.", body = CandidateDetail),
         (status = 404, description = "`not_found`: no such candidate, or not one of the caller's school.",
             body = crate::problem::ProblemBody, content_type = "application/problem+json"),
     )
@@ -153,21 +167,52 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
 pub async fn get_candidate(
     user: StaffOrAdmin,
     state: web::Data<AppState>,
+    req: HttpRequest,
     id: web::Path<String>,
-) -> Result<web::Json<Profile>, ApiError> {
+) -> Result<web::Json<CandidateDetail>, ApiError> {
     let principal = user.0;
     let id = parse_id(&id)?;
+    let lang = lang(&req);
     let not_found = || ApiError::not_found(Msg::new("考生不存在", "no such candidate"));
-    let row = state
-        .db(move |conn| match accounts::find(conn, id) {
-            Err(persistence::DbError::NotFound) => Err(not_found()),
-            other => Ok(other?),
+    let cache = state.catalog.clone();
+    let detail = state
+        .db(move |conn| {
+            let row = match accounts::find(conn, id) {
+                Err(persistence::DbError::NotFound) => return Err(not_found()),
+                other => other?,
+            };
+            if row.role != Role::Candidate.as_str()
+                || !may_manage(&principal, row.school_code.as_deref())
+            {
+                return Err(not_found());
+            }
+            let (degrees, _) = persistence::prior_degrees::list(
+                conn,
+                &persistence::prior_degrees::Visibility::Owner(id),
+                None,
+                0,
+                200,
+            )?;
+            let prior_degrees = degrees
+                .into_iter()
+                .map(|d| crate::routes::prior_degrees::PriorDegreeView::new(d.degree, lang))
+                .collect::<Result<Vec<_>, _>>()?;
+            let applications = crate::routes::applications::views_of_candidate(conn, &cache, id)?;
+            let progress =
+                match crate::routes::progress::progress_for(conn, &cache, id, Utc::now(), lang) {
+                    Ok(progress) => Some(progress),
+                    Err(e) if e.problem().status == actix_web::http::StatusCode::NOT_FOUND => None,
+                    Err(e) => return Err(e),
+                };
+            Ok(CandidateDetail {
+                profile: Profile::for_others(row),
+                prior_degrees,
+                applications,
+                progress,
+            })
         })
         .await?;
-    if row.role != Role::Candidate.as_str() || !may_manage(&principal, row.school_code.as_deref()) {
-        return Err(not_found());
-    }
-    Ok(web::Json(Profile::for_others(row)))
+    Ok(web::Json(detail))
 }
 
 /// What happened to one row of an import.

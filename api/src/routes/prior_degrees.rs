@@ -304,7 +304,7 @@ fn education_type_of(text: &str) -> Option<EducationType> {
 }
 
 impl PriorDegreeView {
-    fn new(row: PriorDegreeRow, lang: Lang) -> Result<Self, ApiError> {
+    pub(crate) fn new(row: PriorDegreeRow, lang: Lang) -> Result<Self, ApiError> {
         let status = PriorDegreeStatus::parse(&row.status).ok_or_else(|| corrupt(&row))?;
         let level = DegreeLevel::parse(&row.level).map_err(|_| corrupt(&row))?;
         let education_type = education_type_of(&row.education_type).ok_or_else(|| corrupt(&row))?;

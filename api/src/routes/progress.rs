@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
 use domain::catalog::{DegreeLevel, MajorCode};
 use domain::certificate_number::EducationType;
 use domain::eligibility::{self, PriorDegreeFacts, Route};
@@ -16,6 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::principal::CandidateUser;
+use crate::catalog_cache::CatalogCache;
 use crate::problem::{ApiError, Lang, Msg};
 use crate::routes::catalog::{CertificateKindValue, RouteValue};
 use crate::routes::courses::ExamChannel;
@@ -124,86 +126,8 @@ pub async fn get_progress(
     );
     let cache = state.catalog.clone();
     let now = Utc::now();
-    let no_major = || {
-        ApiError::not_found(Msg::new(
-            "目录中没有您的专业",
-            "your major is not in the catalogue",
-        ))
-    };
     let view = state
-        .db(move |conn| {
-            let account = accounts::find(conn, principal.id)?;
-            let catalog = match persistence::rounds::current(conn, now)? {
-                Some(round) => cache.version(conn, round.catalog_version_id)?,
-                None => cache.current().ok_or_else(no_major)?,
-            };
-            let major = MajorCode::parse(account.major_code.as_deref().unwrap_or(""))
-                .map_err(|_| no_major())?;
-            let major_entry = catalog.catalog.major(&major).ok_or_else(no_major)?;
-            let prior = store::effective_prior_degree(conn, principal.id)?;
-            let facts = prior.as_ref().and_then(|p| {
-                Some(PriorDegreeFacts {
-                    level: DegreeLevel::parse(&p.level).ok()?,
-                    major_name: p.major_name.clone(),
-                    education_type: match p.education_type.as_str() {
-                        "regular" => EducationType::Regular,
-                        "adult" => EducationType::Adult,
-                        "self_study" => EducationType::SelfStudy,
-                        _ => EducationType::Online,
-                    },
-                })
-            });
-            let list = eligibility::eligibility(&catalog.catalog, &major, facts.as_ref())
-                .map_err(|_| no_major())?;
-            let held: HashMap<String, store::HeldRow> =
-                store::held_courses(conn, principal.id, None)?
-                    .into_iter()
-                    .map(|h| (h.course_code.clone(), h))
-                    .collect();
-            let courses = list
-                .into_iter()
-                .map(|e| {
-                    let code = e.course_code.to_string();
-                    let holding = held.get(&code);
-                    let status = match (holding, e.route) {
-                        (Some(h), _) if h.decision.as_deref() == Some("approved") => {
-                            ProgressStatus::Certified
-                        }
-                        (Some(_), _) => ProgressStatus::Pending,
-                        (None, Route::Exam) => ProgressStatus::Exam,
-                        (None, _) => ProgressStatus::Certifiable,
-                    };
-                    let route = RouteValue::from(e.route);
-                    ProgressEntry {
-                        course_code: code,
-                        course_name: e.course_name,
-                        status,
-                        status_label: status.label().to_owned(),
-                        route,
-                        route_label: route.label().to_owned(),
-                        certificate_kinds: e
-                            .certificate_kinds
-                            .into_iter()
-                            .map(Into::into)
-                            .collect(),
-                        exam_channel: e.exam_channel.into(),
-                        exam_channel_label: e.exam_channel.label_zh().to_owned(),
-                        application_id: holding.map(|h| h.application_id),
-                        reason: match lang {
-                            Lang::Zh => e.reason_zh,
-                            Lang::En => e.reason_en,
-                        },
-                    }
-                })
-                .collect();
-            Ok(ProgressView {
-                major_code: major.to_string(),
-                major_name: major_entry.name.clone(),
-                prior_degree_id: prior.map(|p| p.id),
-                catalog_version_id: catalog.id,
-                courses,
-            })
-        })
+        .db(move |conn| progress_for(conn, &cache, principal.id, now, lang))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((
@@ -215,4 +139,87 @@ pub async fn get_progress(
         ))
         .insert_header((header::VARY, "Accept-Language"))
         .json(view))
+}
+
+/// The progress of `candidate_id` (see [`get_progress`]); also shown to staff in
+/// the candidate's detail.
+pub fn progress_for(
+    conn: &mut PgConnection,
+    cache: &CatalogCache,
+    candidate_id: Uuid,
+    now: DateTime<Utc>,
+    lang: Lang,
+) -> Result<ProgressView, ApiError> {
+    let no_major = || {
+        ApiError::not_found(Msg::new(
+            "目录中没有您的专业",
+            "your major is not in the catalogue",
+        ))
+    };
+    let account = accounts::find(conn, candidate_id)?;
+    let catalog = match persistence::rounds::current(conn, now)? {
+        Some(round) => cache.version(conn, round.catalog_version_id)?,
+        None => cache.current().ok_or_else(no_major)?,
+    };
+    let major =
+        MajorCode::parse(account.major_code.as_deref().unwrap_or("")).map_err(|_| no_major())?;
+    let major_entry = catalog.catalog.major(&major).ok_or_else(no_major)?;
+    let prior = store::effective_prior_degree(conn, candidate_id)?;
+    let facts = prior.as_ref().and_then(|p| {
+        Some(PriorDegreeFacts {
+            level: DegreeLevel::parse(&p.level).ok()?,
+            major_name: p.major_name.clone(),
+            education_type: match p.education_type.as_str() {
+                "regular" => EducationType::Regular,
+                "adult" => EducationType::Adult,
+                "self_study" => EducationType::SelfStudy,
+                _ => EducationType::Online,
+            },
+        })
+    });
+    let list = eligibility::eligibility(&catalog.catalog, &major, facts.as_ref())
+        .map_err(|_| no_major())?;
+    let held: HashMap<String, store::HeldRow> = store::held_courses(conn, candidate_id, None)?
+        .into_iter()
+        .map(|h| (h.course_code.clone(), h))
+        .collect();
+    let courses = list
+        .into_iter()
+        .map(|e| {
+            let code = e.course_code.to_string();
+            let holding = held.get(&code);
+            let status = match (holding, e.route) {
+                (Some(h), _) if h.decision.as_deref() == Some("approved") => {
+                    ProgressStatus::Certified
+                }
+                (Some(_), _) => ProgressStatus::Pending,
+                (None, Route::Exam) => ProgressStatus::Exam,
+                (None, _) => ProgressStatus::Certifiable,
+            };
+            let route = RouteValue::from(e.route);
+            ProgressEntry {
+                course_code: code,
+                course_name: e.course_name,
+                status,
+                status_label: status.label().to_owned(),
+                route,
+                route_label: route.label().to_owned(),
+                certificate_kinds: e.certificate_kinds.into_iter().map(Into::into).collect(),
+                exam_channel: e.exam_channel.into(),
+                exam_channel_label: e.exam_channel.label_zh().to_owned(),
+                application_id: holding.map(|h| h.application_id),
+                reason: match lang {
+                    Lang::Zh => e.reason_zh,
+                    Lang::En => e.reason_en,
+                },
+            }
+        })
+        .collect();
+    Ok(ProgressView {
+        major_code: major.to_string(),
+        major_name: major_entry.name.clone(),
+        prior_degree_id: prior.map(|p| p.id),
+        catalog_version_id: catalog.id,
+        courses,
+    })
 }

@@ -701,3 +701,52 @@ async fn measure_an_import_of_1000_rows() {
         "import of 1000 new rows: {first:?}; the same file again: {second:?}; name search over 1000: {search:?}"
     );
 }
+
+#[tokio::test]
+async fn staff_see_a_candidates_prior_degrees_applications_and_progress() {
+    let app = spawn_app_with_sample().await;
+    let admin = app.admin_token().await;
+    app.create_school(&admin, "HBU01").await;
+    app.create_school(&admin, "WHU02").await;
+    let staff = app.staff_token(&admin, "li.laoshi", "HBU01").await;
+    let other = app.staff_token(&admin, "wang.laoshi", "WHU02").await;
+    let (profile, candidate) = app.candidate(77, Some("HBU01"), "100701").await;
+    let now = chrono::Utc::now();
+    app.open_round(
+        "2018-1",
+        now - chrono::TimeDelta::days(1),
+        now + chrono::TimeDelta::days(30),
+    );
+    let degree = app
+        .post_json_as(
+            &candidate,
+            "/api/v1/prior-degrees",
+            &serde_json::json!({
+                "pledge_version": "2018-1", "pledge_accepted": true,
+                "certificate_number": "106521201506000077", "school_name": "湖北中医药高等专科学校",
+                "major_name": "药学", "level": "associate", "education_type": "regular",
+                "graduation_date": "2015-07-01",
+            }),
+        )
+        .await;
+    assert_eq!(degree.status, 201, "{}", degree.text);
+    let path = format!(
+        "/api/v1/staff/candidates/{}",
+        profile["id"].as_str().unwrap()
+    );
+    let detail = app.get_as(&staff, &path).await;
+    assert_eq!(detail.status, 200, "{}", detail.text);
+    let body = detail.json();
+    assert!(body["id_number"].is_null() && body["id_number_masked"].is_string());
+    assert_eq!(body["prior_degrees"][0]["status"], "draft");
+    assert_eq!(body["applications"], serde_json::json!([]));
+    let courses = body["progress"]["courses"].as_array().unwrap();
+    let c00019 = courses
+        .iter()
+        .find(|c| c["course_code"] == "00019")
+        .unwrap();
+    assert_eq!(c00019["exam_channel"], "school_office");
+    app.get_as(&other, &path)
+        .await
+        .assert_problem(404, "not_found");
+}
