@@ -280,3 +280,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
         )
     }
 }
+
+/// Parses a UUID path parameter (`id`), 422 `id.format` otherwise.
+pub fn parse_id(text: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(text.trim()).map_err(|_| {
+        ApiError::field(
+            "id",
+            domain::Violation::new("id.format", "编号必须是 UUID", "the id must be a UUID"),
+        )
+    })
+}
+
+/// The response language a request asks for (`Accept-Language`).
+pub fn lang_of(req: &HttpRequest) -> crate::problem::Lang {
+    crate::problem::Lang::from_accept_language(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}

@@ -11,7 +11,6 @@ use persistence::DbError;
 use persistence::rounds::{self, NewRound, RoundChanges, UpdateOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::auth::principal::AdminUser;
 use crate::catalog_import::{ImportReport, import_and_refresh, parse_document};
@@ -357,12 +356,7 @@ pub async fn update_round(
     id: web::Path<String>,
     body: ApiJson<RoundPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = Uuid::parse_str(&id).map_err(|_| {
-        ApiError::field(
-            "id",
-            domain::Violation::new("id.format", "编号必须是 UUID", "the id must be a UUID"),
-        )
-    })?;
+    let id = crate::extract::parse_id(&id)?;
     let expected = etag::if_match(&req)?;
     let body = body.0;
     let mut checks = FieldChecks::default();

@@ -40,6 +40,7 @@ use crate::auth::principal::{CandidateUser, Principal, SignedIn, StaffOrAdmin, f
 use crate::catalog_cache::CatalogCache;
 use crate::etag;
 use crate::extract::{ApiJson, ApiQuery, from_json_slice};
+use crate::extract::{lang_of, parse_id};
 use crate::pagination::{PageQuery, Paginated};
 use crate::problem::{ApiError, FieldProblem, Lang, Msg};
 use crate::routes::catalog::CertificateKindValue;
@@ -444,23 +445,6 @@ fn duplicate_live() -> ApiError {
             "其中有课程已在您的另一份申请中提交或已认证，不能重复申请",
             "a course of this application is already held by another of your applications (submitted or certified)",
         ),
-    )
-}
-
-fn parse_id(text: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(text).map_err(|_| {
-        ApiError::field(
-            "id",
-            Violation::new("id.format", "编号必须是 UUID", "the id must be a UUID"),
-        )
-    })
-}
-
-fn lang_of(req: &HttpRequest) -> Lang {
-    Lang::from_accept_language(
-        req.headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
     )
 }
 

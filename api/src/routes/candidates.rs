@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::auth::principal::StaffOrAdmin;
 use crate::auth::{password, secret};
 use crate::extract::{ApiQuery, read_body_with_limit};
+use crate::extract::{lang_of as lang, parse_id};
 use crate::pagination::{PageQuery, Paginated};
 use crate::problem::{ApiError, FieldProblem, Lang, Msg};
 use crate::routes::staff::may_manage;
@@ -121,15 +122,6 @@ pub async fn list_candidates(
         rows.into_iter().map(Profile::for_others).collect(),
         total,
     )))
-}
-
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| {
-        ApiError::field(
-            "id",
-            domain::Violation::new("id.format", "编号必须是 UUID", "the id must be a UUID"),
-        )
-    })
 }
 
 /// A candidate as staff see them: the profile (ID number masked) with the
@@ -280,14 +272,6 @@ pub struct ImportReport {
     pub skipped: usize,
     /// Rows refused.
     pub rejected: usize,
-}
-
-fn lang(req: &HttpRequest) -> Lang {
-    Lang::from_accept_language(
-        req.headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    )
 }
 
 /// Checks that the body is declared as `text/csv` (charset, if named, UTF-8).

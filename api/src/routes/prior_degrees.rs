@@ -36,6 +36,7 @@ use crate::auth::principal::{
 };
 use crate::etag;
 use crate::extract::{ApiJson, ApiQuery, from_json_slice, read_body};
+use crate::extract::{lang_of as lang, parse_id};
 use crate::pagination::{PageQuery, Paginated};
 use crate::problem::{ApiError, FieldChecks, FieldProblem, Lang, Msg};
 use crate::routes::catalog::Level;
@@ -466,24 +467,6 @@ pub struct ListQuery {
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-/// The response language of a request.
-fn lang(req: &HttpRequest) -> Lang {
-    Lang::from_accept_language(
-        req.headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    )
-}
-
-fn parse_id(text: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(text).map_err(|_| {
-        ApiError::field(
-            "id",
-            Violation::new("id.format", "编号必须是 UUID", "the id must be a UUID"),
-        )
-    })
-}
 
 fn not_found() -> ApiError {
     ApiError::not_found(Msg::new("前置学历不存在", "no such prior degree"))

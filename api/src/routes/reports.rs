@@ -502,12 +502,7 @@ pub async fn signed_decision(
     id: web::Path<String>,
 ) -> Result<web::Json<SignedDecision>, ApiError> {
     let not_found = || ApiError::not_found(Msg::new("申请不存在", "no such application"));
-    let id = Uuid::parse_str(&id).map_err(|_| {
-        ApiError::field(
-            "id",
-            domain::Violation::new("id.format", "编号必须是 UUID", "the id must be a UUID"),
-        )
-    })?;
+    let id = crate::extract::parse_id(&id)?;
     let principal = user.0;
     let (head, items): (Head, Vec<ItemDecision>) = state
         .db(move |conn| {

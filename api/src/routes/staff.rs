@@ -6,7 +6,6 @@ use domain::account::Role;
 use persistence::accounts;
 use serde::Serialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use crate::auth::principal::{Principal, StaffOrAdmin};
 use crate::auth::{password, secret};
@@ -53,12 +52,7 @@ pub async fn reset_candidate_password(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::not_found(Msg::new("考生不存在", "no such candidate"));
-    let id = Uuid::parse_str(&id).map_err(|_| {
-        ApiError::field(
-            "id",
-            domain::Violation::new("id.format", "编号必须是 UUID", "the id must be a UUID"),
-        )
-    })?;
+    let id = crate::extract::parse_id(&id)?;
     let principal = user.0;
     let temporary = secret::temporary_password();
     let for_hash = temporary.clone();
