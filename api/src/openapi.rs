@@ -72,7 +72,7 @@ impl Modify for Security {
 }
 
 /// The shared problem responses: (component name, status, description).
-const SHARED: [(&str, &str, &str); 9] = [
+const SHARED: [(&str, &str, &str); 10] = [
     (
         "BadRequest",
         "400",
@@ -89,6 +89,11 @@ const SHARED: [(&str, &str, &str); 9] = [
         "Signed in, but this role may not do this.",
     ),
     ("NotFound", "404", "Unknown, or not visible to the caller."),
+    (
+        "PreconditionFailed",
+        "412",
+        "`version.stale`: `If-Match` names an older version; fetch the resource again.",
+    ),
     ("PayloadTooLarge", "413", "The body exceeds the size limit."),
     (
         "UnsupportedMediaType",
@@ -166,6 +171,13 @@ fn complete(mut doc: Document) -> Document {
             }
             if has_path_parameter {
                 statuses.push("404");
+            }
+            let reads_if_match = operation.parameters.as_ref().is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| matches!(p, RefOr::T(p) if p.name.eq_ignore_ascii_case("If-Match")))
+            });
+            if reads_if_match {
+                statuses.push("412");
             }
             if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
                 statuses.extend(["401", "403"]);
@@ -326,4 +338,42 @@ fn matches(segments: &[String], parts: &[&str]) -> bool {
             .iter()
             .zip(parts)
             .all(|(s, p)| (s.starts_with('{') && !p.is_empty()) || s == p)
+}
+
+/// Answers 405 (with `Allow`) when a request names a documented path with a
+/// method that path does not support, before routing could hand it to a
+/// neighbouring template (`GET /staff/candidates/import` is not
+/// `GET /staff/candidates/{id}`).
+pub async fn method_guard(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_web::ResponseError;
+    let allowed = req
+        .app_data::<actix_web::web::Data<RouteTable>>()
+        .and_then(|table| table.allowed(req.path()));
+    if let Some(allow) = allowed
+        && req.method() != actix_web::http::Method::OPTIONS
+        && !allow.split(", ").any(|m| m == req.method().as_str())
+    {
+        let mut response = crate::problem::ApiError::new(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method.not_allowed",
+            crate::problem::Msg::new("不支持的请求方法", "Method not allowed"),
+            crate::problem::Msg::new(
+                format!("{} 只支持 {allow}", req.path()),
+                format!("{} supports only {allow}", req.path()),
+            ),
+        )
+        .error_response();
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::ALLOW, value);
+        }
+        return Ok(req.into_response(response));
+    }
+    next.call(req)
+        .await
+        .map(actix_web::dev::ServiceResponse::map_into_boxed_body)
 }

@@ -92,6 +92,7 @@ impl Application {
                 .app_data(route_table.clone())
                 .app_data(body_limit)
                 .wrap(from_fn(crate::idempotency::idempotency))
+                .wrap(from_fn(crate::openapi::method_guard))
                 .wrap(cors(&origins))
                 .wrap(from_fn(problem_and_request_id))
                 .into_utoipa_app()

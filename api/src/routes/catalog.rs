@@ -154,7 +154,7 @@ pub struct MajorView {
 
 /// The prior degree an eligibility answer assumes.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct PriorDegreeView {
+pub struct AssumedPriorDegree {
     /// Its level.
     pub level: Level,
     /// Chinese label of `level`.
@@ -257,7 +257,7 @@ pub struct EligibilityView {
     /// The self-study major.
     pub major: MajorSummary,
     /// The prior degree assumed (a regular one, R7); null when none was given.
-    pub prior_degree: Option<PriorDegreeView>,
+    pub prior_degree: Option<AssumedPriorDegree>,
     /// Every course of the plan, in plan order.
     pub courses: Vec<EligibilityEntry>,
     /// The catalogue version this answer comes from.
@@ -551,7 +551,7 @@ pub async fn get_major_eligibility(
     let major = catalog.major(&code).expect("checked by current_or_404");
     let view = EligibilityView {
         major: major.into(),
-        prior_degree: prior.map(|p| PriorDegreeView {
+        prior_degree: prior.map(|p| AssumedPriorDegree {
             level: p.level.into(),
             level_label: p.level.label_zh().to_owned(),
             major: p.major_name,

@@ -258,3 +258,11 @@ async fn the_allow_header_names_the_most_specific_path_only() {
     reply.assert_problem(405, "method.not_allowed");
     assert_eq!(reply.header("allow").as_deref(), Some("POST"));
 }
+
+#[tokio::test]
+async fn a_static_path_is_not_mistaken_for_a_neighbouring_template() {
+    let app = spawn_app().await;
+    let reply = app.get("/api/v1/staff/candidates/import").await;
+    reply.assert_problem(405, "method.not_allowed");
+    assert_eq!(reply.header("allow").as_deref(), Some("POST"));
+}
