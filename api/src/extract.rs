@@ -244,6 +244,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiQuery<T> {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Postgres cannot store a NUL character: refuse it here, naming the parameter.
+        if let Some((key, _)) =
+            form_urlencoded::parse(req.query_string().as_bytes()).find(|(_, v)| v.contains('\0'))
+        {
+            let field = key.into_owned();
+            return std::future::ready(Err(ApiError::validation(vec![FieldProblem {
+                code: "text.nul".into(),
+                message: Msg::new(
+                    format!("查询参数 {field} 中不能含有空字符"),
+                    format!("query parameter {field} may not contain a NUL character"),
+                ),
+                field,
+            }])));
+        }
         let parsed = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
             req.query_string().as_bytes(),
         ));

@@ -271,6 +271,14 @@ impl From<DbError> for ApiError {
         match error {
             DbError::NotFound => ApiError::not_found(Msg::new("记录不存在", "no such record")),
             DbError::Unavailable(detail) => ApiError::unavailable(detail),
+            DbError::InvalidText => ApiError::validation(vec![FieldProblem {
+                field: String::new(),
+                code: "text.nul".into(),
+                message: Msg::new(
+                    "文本中不能含有空字符（\\u0000）",
+                    "text may not contain a NUL character (\\u0000)",
+                ),
+            }]),
             DbError::Retry => ApiError::new(
                 StatusCode::CONFLICT,
                 "state.conflict",

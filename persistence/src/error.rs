@@ -26,6 +26,9 @@ pub enum DbError {
     /// The database could not be reached (pool timeout, connection lost).
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A value Postgres cannot store as text (a NUL character).
+    #[error("text with a NUL character")]
+    InvalidText,
     /// Anything else: a bug or an operational problem.
     #[error("database error: {0}")]
     Other(String),
@@ -46,6 +49,8 @@ impl From<DieselError> for DbError {
                     DatabaseErrorKind::ClosedConnection => {
                         DbError::Unavailable(info.message().to_owned())
                     }
+                    // Text Postgres cannot store (a NUL character) is bad input, not a fault.
+                    _ if info.message().contains("invalid byte sequence") => DbError::InvalidText,
                     _ => DbError::Other(info.message().to_owned()),
                 }
             }

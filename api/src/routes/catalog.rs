@@ -448,6 +448,10 @@ fn prior_degree(query: &EligibilityQuery) -> Result<Option<PriorDegreeFacts>, Ap
         EligibilityQuery,
     ),
     responses(
+        (status = 401, description = "`auth.required` / `auth.invalid_token`: `prior_degree_id` given without a valid token.",
+            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: a service account asked with `prior_degree_id`.",
+            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 200, description = "The plan's courses with their routes.", body = EligibilityView,
             example = json!({
                 "major": {"code": "100701", "name": "药学", "level": "bachelor", "level_label": "本科", "course_count": 7},

@@ -266,3 +266,20 @@ async fn a_static_path_is_not_mistaken_for_a_neighbouring_template() {
     reply.assert_problem(405, "method.not_allowed");
     assert_eq!(reply.header("allow").as_deref(), Some("POST"));
 }
+
+#[tokio::test]
+async fn a_nul_character_is_422_not_a_server_error() {
+    let app = tests::spawn_app_with_sample().await;
+    let admin = app.admin_token().await;
+    let q = app.get_as(&admin, "/api/v1/staff/candidates?q=%00X").await;
+    let body = q.assert_problem(422, "text.nul");
+    assert_eq!(body["errors"][0]["field"], "q");
+    let json = app
+        .post_json_as(
+            &admin,
+            "/api/v1/admin/schools",
+            &serde_json::json!({"code": "S1", "name": "学\u{0}院"}),
+        )
+        .await;
+    json.assert_problem(422, "text.nul");
+}
