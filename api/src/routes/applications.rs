@@ -1976,10 +1976,21 @@ pub fn views_of_candidate(
         ..Default::default()
     };
     let (rows, _) = store::list(conn, &filter, 0, 200)?;
+    // All items in one query, as the list endpoint does.
+    let ids: Vec<Uuid> = rows.iter().map(|l| l.application.id).collect();
+    let mut items_by_application: HashMap<Uuid, Vec<ItemRow>> = HashMap::new();
+    for item in store::items_of(conn, &ids)? {
+        items_by_application
+            .entry(item.application_id)
+            .or_default()
+            .push(item);
+    }
     let mut rounds = HashMap::new();
     rows.into_iter()
         .map(|listed| {
-            let items = store::items(conn, listed.application.id)?;
+            let items = items_by_application
+                .remove(&listed.application.id)
+                .unwrap_or_default();
             view(conn, cache, listed.application, items, &mut rounds)
         })
         .collect()
