@@ -15,7 +15,7 @@ use persistence::DbError;
 use persistence::rounds::{NewRound, RoundRecord};
 use uuid::Uuid;
 
-use crate::problem::{ApiError, FieldProblem};
+use crate::http::problem::{ApiError, FieldProblem};
 use crate::state::AppState;
 
 /// `data/sample-catalog.json`, compiled in so that the binary can seed a fresh local

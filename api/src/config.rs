@@ -127,7 +127,7 @@ impl Settings {
                 })
                 .unwrap_or_default(),
             db_pool_size: parse("DB_POOL_SIZE", 16)?,
-            body_limit: parse("BODY_LIMIT_BYTES", crate::extract::DEFAULT_BODY_LIMIT)?,
+            body_limit: parse("BODY_LIMIT_BYTES", crate::http::extract::DEFAULT_BODY_LIMIT)?,
             log_json: var("LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
             shutdown_timeout_secs: parse("SHUTDOWN_TIMEOUT_SECS", 30)?,
             workers: var("WORKERS").map(|_| parse("WORKERS", 1)).transpose()?,
@@ -143,7 +143,7 @@ impl Settings {
             data_dir: std::env::temp_dir().join("zikao-cert-test-data"),
             cors_allowed_origins: Vec::new(),
             db_pool_size: 4,
-            body_limit: crate::extract::DEFAULT_BODY_LIMIT,
+            body_limit: crate::http::extract::DEFAULT_BODY_LIMIT,
             log_json: false,
             shutdown_timeout_secs: 5,
             workers: Some(1),

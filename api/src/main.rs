@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use api::config::Settings;
-use api::startup::Application;
+use api::http::startup::Application;
 use persistence::local_pg::LocalCluster;
 
 const USAGE: &str = "\
@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         [] | ["serve"] => serve(),
         ["admin", "create", "--username", name] => admin_create(name),
         ["openapi"] => {
-            print!("{}", api::openapi::yaml());
+            print!("{}", api::http::openapi::yaml());
             ExitCode::SUCCESS
         }
         ["catalog", "import", file] => catalog_import(std::path::Path::new(file)),
@@ -71,7 +71,7 @@ fn admin_create(username: &str) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    api::telemetry::init(settings.log_json);
+    api::http::telemetry::init(settings.log_json);
     let mut password = String::new();
     if std::io::stdin().read_line(&mut password).is_err()
         || password.trim_end_matches(['\r', '\n']).is_empty()
@@ -112,7 +112,7 @@ fn serve() -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    api::telemetry::init(settings.log_json);
+    api::http::telemetry::init(settings.log_json);
     let (database_url, mut cluster) = match database(&settings) {
         Ok(found) => found,
         Err(code) => return code,
@@ -130,7 +130,7 @@ fn serve() -> ExitCode {
         println!("OpenAPI document: http://{shown}/api-docs/openapi.json");
         app.run_until_stopped()
             .await
-            .map_err(|e| api::startup::StartError::Migration(e.to_string()))
+            .map_err(|e| api::http::startup::StartError::Migration(e.to_string()))
     });
 
     if let Some(cluster) = cluster.as_mut() {
@@ -155,7 +155,7 @@ fn catalog_import(file: &std::path::Path) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    api::telemetry::init(settings.log_json);
+    api::http::telemetry::init(settings.log_json);
     let (database_url, mut cluster) = match database(&settings) {
         Ok(found) => found,
         Err(code) => return code,

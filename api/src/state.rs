@@ -8,7 +8,7 @@ use persistence::DbPool;
 use crate::auth::keys::JwtKeys;
 use crate::auth::throttle::AddressThrottle;
 use crate::catalog_cache::CatalogCache;
-use crate::problem::ApiError;
+use crate::http::problem::ApiError;
 
 /// Shared application state.
 #[derive(Clone)]

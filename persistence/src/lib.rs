@@ -16,6 +16,7 @@ pub mod prior_degrees;
 pub mod reports;
 pub mod rounds;
 pub mod schema;
+pub mod visibility;
 
 pub use error::DbError;
 pub use pool::{DbPool, PooledConn};

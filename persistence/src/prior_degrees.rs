@@ -66,16 +66,7 @@ pub struct PriorDegreeWithSchool {
     pub school_code: Option<String>,
 }
 
-/// Who may see which prior degrees.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Visibility {
-    /// A candidate: their own.
-    Owner(Uuid),
-    /// Staff: their school's candidates'.
-    School(String),
-    /// Admins: all.
-    All,
-}
+pub use crate::visibility::Visibility;
 
 /// The fields a candidate declares (checked by the caller).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,6 +190,9 @@ pub fn list(
             Visibility::Owner(id) => q = q.filter(prior_degrees::candidate_id.eq(*id)),
             Visibility::School(code) => q = q.filter(accounts::school_code.eq(code.clone())),
             Visibility::All => {}
+            Visibility::Nothing => {
+                q = q.filter(diesel::dsl::sql::<diesel::sql_types::Bool>("false"))
+            }
         }
         if let Some(s) = status {
             q = q.filter(prior_degrees::status.eq(s.to_owned()));

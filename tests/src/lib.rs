@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 use api::config::Settings;
-use api::startup::Application;
+use api::http::startup::Application;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use persistence::local_pg::LocalCluster;

@@ -1,5 +1,5 @@
-//! Who is calling: the access token's claims, and one extractor per role so
-//! that a handler's signature states who may call it.
+//! Who is calling: the access token's claims, and one extractor per role set of
+//! [`crate::access::roles`], so that a handler's signature states who may call it.
 //!
 //! Extractors run in argument order; handlers take their role extractor first,
 //! so an anonymous caller gets 401 before the body is even read.
@@ -14,7 +14,8 @@ use domain::account::{Role, Scope};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::problem::{ApiError, Msg};
+use crate::access::roles;
+use crate::http::problem::{ApiError, Msg};
 use crate::state::AppState;
 
 /// The claims of an access token.
@@ -45,27 +46,7 @@ pub struct AccessClaims {
     pub typ: String,
 }
 
-/// The signed-in caller.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    /// The account id.
-    pub id: Uuid,
-    /// The role.
-    pub role: Role,
-    /// The school (staff: always).
-    pub school: Option<String>,
-    /// Service-account scopes.
-    pub scopes: Vec<Scope>,
-    /// A temporary password must be changed before anything else.
-    pub must_change_password: bool,
-}
-
-impl Principal {
-    /// Whether the caller is a service account holding `scope`.
-    pub fn has_scope(&self, scope: Scope) -> bool {
-        self.role == Role::Integration && self.scopes.contains(&scope)
-    }
-}
+pub use crate::access::Actor as Principal;
 
 fn unauthorized(code: &'static str, detail: Msg) -> ApiError {
     let mut e = ApiError::new(
@@ -170,7 +151,7 @@ fn with_roles(req: &HttpRequest, roles: &[Role]) -> Result<Principal, ApiError> 
 }
 
 macro_rules! role_extractor {
-    ($(#[$doc:meta])* $name:ident, [$($role:expr),*]) => {
+    ($(#[$doc:meta])* $name:ident, $roles:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone)]
         pub struct $name(pub Principal);
@@ -180,7 +161,7 @@ macro_rules! role_extractor {
             type Future = Ready<Result<Self, Self::Error>>;
 
             fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-                ready(with_roles(req, &[$($role),*]).map($name))
+                ready(with_roles(req, $roles).map($name))
             }
         }
     };
@@ -188,27 +169,27 @@ macro_rules! role_extractor {
 
 role_extractor!(
     /// Any signed-in account whose password is not temporary.
-    SignedIn, []
+    SignedIn, roles::ANY
 );
 role_extractor!(
     /// A candidate.
-    CandidateUser, [Role::Candidate]
+    CandidateUser, roles::CANDIDATE
 );
 role_extractor!(
     /// School staff or an admin.
-    StaffOrAdmin, [Role::Staff, Role::Admin]
+    StaffOrAdmin, roles::STAFF_OR_ADMIN
 );
 role_extractor!(
     /// An admin.
-    AdminUser, [Role::Admin]
+    AdminUser, roles::ADMIN
 );
 role_extractor!(
     /// A service account (scopes are checked by the handler).
-    IntegrationUser, [Role::Integration]
+    IntegrationUser, roles::INTEGRATION
 );
 role_extractor!(
     /// Staff, an admin, or a service account (scopes are checked by the handler).
-    StaffAdminOrIntegration, [Role::Staff, Role::Admin, Role::Integration]
+    StaffAdminOrIntegration, roles::STAFF_ADMIN_OR_INTEGRATION
 );
 
 /// Any signed-in account, even one that must change its temporary password

@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 use crate::auth::principal::AdminUser;
 use crate::auth::{password, secret};
-use crate::extract::{ApiJson, ApiQuery};
-use crate::pagination::{PageQuery, Paginated};
-use crate::problem::{ApiError, FieldChecks, Msg};
+use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::pagination::{PageQuery, Paginated};
+use crate::http::problem::{ApiError, FieldChecks, Msg};
 use crate::routes::auth::account_insert_error;
 use crate::routes::views::{Profile, School};
 use crate::state::AppState;
@@ -38,7 +38,7 @@ pub struct NewSchool {
     security(("bearer" = ["admin"])),
     responses(
         (status = 201, description = "The school.", body = School),
-        (status = 409, description = "`school.exists`: a school has this code.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`school.exists`: a school has this code.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/schools")]
@@ -127,7 +127,7 @@ pub struct NewStaff {
     security(("bearer" = ["admin"])),
     responses(
         (status = 201, description = "The staff account.", body = Profile),
-        (status = 409, description = "`account.exists`: the username is taken.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`account.exists`: the username is taken.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/staff")]
@@ -213,7 +213,7 @@ pub struct ServiceAccountCreated {
     security(("bearer" = ["admin"])),
     responses(
         (status = 201, description = "Created; keep the secret now, it is not shown again.", body = ServiceAccountCreated),
-        (status = 409, description = "`account.exists`: the username is taken.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`account.exists`: the username is taken.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/service-accounts")]

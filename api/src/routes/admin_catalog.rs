@@ -14,9 +14,9 @@ use utoipa::ToSchema;
 
 use crate::auth::principal::AdminUser;
 use crate::catalog_import::{ImportReport, import_and_refresh, parse_document};
-use crate::etag;
-use crate::extract::{ApiJson, read_body_with_limit};
-use crate::problem::{ApiError, FieldChecks, FieldProblem, Msg};
+use crate::http::etag;
+use crate::http::extract::{ApiJson, read_body_with_limit};
+use crate::http::problem::{ApiError, FieldChecks, FieldProblem, Msg};
 use crate::routes::rounds::RoundView;
 use crate::state::AppState;
 
@@ -150,7 +150,7 @@ pub async fn import_catalog(
     responses(
         (status = 201, description = "Stored as the new current version.", body = ImportReportView),
         (status = 409, description = "`state.conflict`: no catalogue yet; import a JSON catalogue first.",
-            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/catalog/rules.csv")]
@@ -263,7 +263,7 @@ fn pledge(checks: &mut FieldChecks, input: &PledgeInput) -> Option<Pledge> {
     security(("bearer" = ["admin"])),
     responses(
         (status = 201, description = "The round; `ETag` carries its version.", body = RoundView),
-        (status = 409, description = "`state.conflict`: no catalogue yet.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`state.conflict`: no catalogue yet.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/admin/rounds")]
@@ -345,7 +345,7 @@ pub struct RoundPatch {
     security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The changed round with its new `ETag`.", body = RoundView),
-        (status = 412, description = "`version.stale`: changed since you read it.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "`version.stale`: changed since you read it.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[patch("/admin/rounds/{id}")]
@@ -356,7 +356,7 @@ pub async fn update_round(
     id: web::Path<String>,
     body: ApiJson<RoundPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = crate::extract::parse_id(&id)?;
+    let id = crate::http::extract::parse_id(&id)?;
     let expected = etag::if_match(&req)?;
     let body = body.0;
     let mut checks = FieldChecks::default();

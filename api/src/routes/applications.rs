@@ -38,11 +38,11 @@ use uuid::Uuid;
 
 use crate::auth::principal::{CandidateUser, Principal, SignedIn, StaffOrAdmin, forbidden};
 use crate::catalog_cache::CatalogCache;
-use crate::etag;
-use crate::extract::{ApiJson, ApiQuery, from_json_slice};
-use crate::extract::{lang_of, parse_id};
-use crate::pagination::{PageQuery, Paginated};
-use crate::problem::{ApiError, FieldProblem, Lang, Msg};
+use crate::http::etag;
+use crate::http::extract::{ApiJson, ApiQuery, from_json_slice};
+use crate::http::extract::{lang_of, parse_id};
+use crate::http::pagination::{PageQuery, Paginated};
+use crate::http::problem::{ApiError, FieldProblem, Lang, Msg};
 use crate::routes::catalog::CertificateKindValue;
 use crate::routes::staff::may_manage;
 use crate::state::AppState;
@@ -954,8 +954,8 @@ fn optional_body<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Resul
         (status = 201, description = "The draft.", body = ApplicationView,
             headers(("ETag" = String, description = "The version, quoted."),
                     ("Location" = String, description = "The application's URL."))),
-        (status = 409, description = "`course.duplicate`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken: see `errors[]` (`items[2].score_text` …).", body = crate::problem::ProblemBody, content_type = "application/problem+json",
+        (status = 409, description = "`course.duplicate`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken: see `errors[]` (`items[2].score_text` …).", body = crate::http::problem::ProblemBody, content_type = "application/problem+json",
             example = json!({"type": "urn:zikao-cert:problem:score.separator", "title": "请求内容不符合规则", "status": 422,
                 "detail": "成绩之间必须用英文分号 ; 分隔", "code": "score.separator",
                 "errors": [{"field": "items[2].score_text", "code": "score.separator", "message": "成绩之间必须用英文分号 ; 分隔"}]})),
@@ -1183,7 +1183,7 @@ pub async fn list_applications(
     responses(
         (status = 200, description = "The application.", body = ApplicationView,
             headers(("ETag" = String, description = "The version, quoted."))),
-        (status = 404, description = "Unknown or not visible.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or not visible.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/certification-applications/{id}")]
@@ -1219,9 +1219,9 @@ pub async fn get_application(
     responses(
         (status = 200, description = "The application as it is now.", body = ApplicationView,
             headers(("ETag" = String, description = "The new version, quoted."))),
-        (status = 404, description = "Unknown or not the caller's.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "`state.conflict` or `course.duplicate`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 412, description = "`version.stale`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or not the caller's.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`state.conflict` or `course.duplicate`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "`version.stale`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[patch("/certification-applications/{id}")]
@@ -1392,7 +1392,7 @@ fn entries(catalog: &ValidCatalog, codes: &[CourseCode]) -> Vec<CourseEntry> {
     security(("bearer" = ["candidate", "staff", "admin"])),
     responses(
         (status = 200, description = "The check.", body = CheckView),
-        (status = 404, description = "Unknown or not visible.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or not visible.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/certification-applications/{id}/check")]
@@ -1513,10 +1513,10 @@ fn no_items() -> Violation {
     responses(
         (status = 200, description = "The submitted application.", body = ApplicationView,
             headers(("ETag" = String, description = "The new version, quoted."))),
-        (status = 404, description = "Unknown or not the caller's.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "`state.conflict` or `course.duplicate`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 412, description = "`version.stale`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "A rule is broken, or `selection.incomplete`.", body = crate::problem::ProblemBody, content_type = "application/problem+json",
+        (status = 404, description = "Unknown or not the caller's.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`state.conflict` or `course.duplicate`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "`version.stale`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "A rule is broken, or `selection.incomplete`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json",
             example = json!({"type": "urn:zikao-cert:problem:selection.incomplete", "title": "请求内容不符合规则", "status": 422,
                 "detail": "按附表您可以申请 4 门课程，已选 3 门，未选：03029。请不要少选；确实不申请的，请在 confirm_missing 中逐一列出这些课程后再提交",
                 "code": "selection.incomplete", "errors": [{"field": "confirm_missing", "code": "selection.incomplete",
@@ -1536,7 +1536,7 @@ pub async fn submit_application(
     let expected = etag::if_match(&req)?;
     let body: SubmitApplication = optional_body(&body)?;
     let mut confirmed = Vec::new();
-    let mut checks = crate::problem::FieldChecks::default();
+    let mut checks = crate::http::problem::FieldChecks::default();
     for (i, code) in body.confirm_missing.iter().enumerate() {
         if let Some(c) = checks.check(
             &format!("confirm_missing[{i}]"),
@@ -1628,9 +1628,9 @@ pub async fn submit_application(
     security(("bearer" = ["candidate"])),
     responses(
         (status = 200, description = "The application, now a draft.", body = ApplicationView),
-        (status = 404, description = "Unknown or not the caller's.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "`state.conflict`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "`window.closed`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or not the caller's.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`state.conflict`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "`window.closed`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/certification-applications/{id}/withdraw")]
@@ -1698,8 +1698,8 @@ pub async fn withdraw_application(
     security(("bearer" = ["staff", "admin"])),
     responses(
         (status = 200, description = "The returned application.", body = ApplicationView),
-        (status = 404, description = "Unknown or not visible.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "`state.conflict`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or not visible.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`state.conflict`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/certification-applications/{id}/return")]
@@ -1779,8 +1779,8 @@ pub async fn return_application(
     security(("bearer" = ["staff", "admin"])),
     responses(
         (status = 200, description = "The reviewed application.", body = ApplicationView),
-        (status = 404, description = "Unknown or not visible.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "`state.conflict`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or not visible.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`state.conflict`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/certification-applications/{id}/review")]
@@ -1809,7 +1809,7 @@ pub async fn review_application(
                 ));
             }
             let items = store::items(conn, row.id)?;
-            let mut checks = crate::problem::FieldChecks::default();
+            let mut checks = crate::http::problem::FieldChecks::default();
             let mut seen = Vec::new();
             for (i, item) in review.items.iter().enumerate() {
                 let code = item.course_code.trim();
@@ -1931,7 +1931,7 @@ pub async fn review_application(
     security(("bearer" = ["candidate", "staff", "admin"])),
     responses(
         (status = 200, description = "The history.", body = Vec<HistoryEntry>),
-        (status = 404, description = "Unknown or not visible.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or not visible.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/certification-applications/{id}/history")]

@@ -21,8 +21,8 @@ use uuid::Uuid;
 use crate::auth::keys::{ISSUER, Jwks};
 use crate::auth::principal::{AccessClaims, SignedInAllowingTemporary};
 use crate::auth::{self, password, secret};
-use crate::extract::ApiJson;
-use crate::problem::{ApiError, FieldChecks, Msg};
+use crate::http::extract::ApiJson;
+use crate::http::problem::{ApiError, FieldChecks, Msg};
 use crate::routes::views::Profile;
 use crate::state::AppState;
 
@@ -61,7 +61,7 @@ pub struct RegisterRequest {
     responses(
         (status = 201, description = "The new candidate's profile.", body = Profile),
         (status = 409, description = "`account.exists`: the exam number or ID number is already registered.",
-            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/register")]
@@ -169,7 +169,7 @@ pub fn account_insert_error(error: DbError) -> ApiError {
                     format!("this {field} is already registered; sign in or reset the password"),
                 ),
             );
-            e.0.errors.push(crate::problem::FieldProblem {
+            e.0.errors.push(crate::http::problem::FieldProblem {
                 field: field.into(),
                 code: "account.exists".into(),
                 message: Msg::new(
@@ -335,11 +335,11 @@ fn client_address(req: &HttpRequest) -> IpAddr {
     responses(
         (status = 200, description = "Signed in.", body = TokenPair),
         (status = 401, description = "`auth.invalid_credentials`: wrong login or password.",
-            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 423, description = "`auth.locked`: too many failures for this account; see `Retry-After`.",
-            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 429, description = "`auth.locked`: too many failures from this address; see `Retry-After`.",
-            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/login")]
@@ -446,7 +446,7 @@ fn invalid_refresh() -> ApiError {
     responses(
         (status = 200, description = "A new pair; the old refresh token is spent.", body = TokenPair),
         (status = 401, description = "`auth.invalid_token`: unknown, expired, revoked or reused.",
-            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/refresh")]

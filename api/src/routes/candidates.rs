@@ -16,10 +16,10 @@ use uuid::Uuid;
 
 use crate::auth::principal::StaffOrAdmin;
 use crate::auth::{password, secret};
-use crate::extract::{ApiQuery, read_body_with_limit};
-use crate::extract::{lang_of as lang, parse_id};
-use crate::pagination::{PageQuery, Paginated};
-use crate::problem::{ApiError, FieldProblem, Lang, Msg};
+use crate::http::extract::{ApiQuery, read_body_with_limit};
+use crate::http::extract::{lang_of as lang, parse_id};
+use crate::http::pagination::{PageQuery, Paginated};
+use crate::http::problem::{ApiError, FieldProblem, Lang, Msg};
 use crate::routes::staff::may_manage;
 use crate::routes::views::Profile;
 use crate::state::AppState;
@@ -152,7 +152,7 @@ pub struct CandidateDetail {
     responses(
         (status = 200, description = "The candidate: masked profile, prior degrees, applications and progress.", body = CandidateDetail),
         (status = 404, description = "`not_found`: no such candidate, or not one of the caller's school.",
-            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/staff/candidates/{id}")]
@@ -410,11 +410,11 @@ fn duplicate_problem(field: &str, first_row: usize) -> FieldProblem {
     responses(
         (status = 200, description = "The per-row report (`Cache-Control: no-store`: it holds temporary passwords).", body = ImportReport),
         (status = 413, description = "`payload.too_large`: the file exceeds 5 MiB.",
-            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "`content_type.unsupported`: the body is not declared as text/csv (UTF-8).",
-            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "The file as a whole is unusable: not UTF-8 (`csv.encoding`), no header (`csv.header_missing`), a missing, unknown or repeated column, broken quoting (`csv.format`) or more than 1000 rows (`csv.too_many_rows`).",
-            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/staff/candidates/import")]

@@ -13,9 +13,9 @@ use persistence::catalog::CatalogVersion;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::extract::ApiQuery;
-use crate::pagination::{PageQuery, Paginated};
-use crate::problem::{ApiError, FieldProblem, Lang, Msg};
+use crate::http::extract::ApiQuery;
+use crate::http::pagination::{PageQuery, Paginated};
+use crate::http::problem::{ApiError, FieldProblem, Lang, Msg};
 use crate::routes::courses::{CourseView, ExamChannel};
 use crate::state::AppState;
 
@@ -374,7 +374,7 @@ pub async fn list_majors(
                 "plan": [{"code": "03708", "name": "中国近代史纲要", "credits": 2, "practical": false,
                     "exam_channel": "platform", "exam_channel_label": "在考生服务平台报考"}],
                 "catalog_version_id": 1})),
-        (status = 404, description = "No major has this code in the current catalogue.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No major has this code in the current catalogue.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/majors/{code}")]
@@ -449,9 +449,9 @@ fn prior_degree(query: &EligibilityQuery) -> Result<Option<PriorDegreeFacts>, Ap
     ),
     responses(
         (status = 401, description = "`auth.required` / `auth.invalid_token`: `prior_degree_id` given without a valid token.",
-            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: a service account asked with `prior_degree_id`.",
-            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 200, description = "The plan's courses with their routes.", body = EligibilityView,
             example = json!({
                 "major": {"code": "100701", "name": "药学", "level": "bachelor", "level_label": "本科", "course_count": 7},
@@ -476,8 +476,8 @@ fn prior_degree(query: &EligibilityQuery) -> Result<Option<PriorDegreeFacts>, Ap
                 ],
                 "catalog_version_id": 1
             })),
-        (status = 404, description = "No major has this code in the current catalogue.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "`code` or `prior_level` is malformed, or `prior_major` is given without `prior_level`.", body = crate::problem::ProblemBody, content_type = "application/problem+json",
+        (status = 404, description = "No major has this code in the current catalogue.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "`code` or `prior_level` is malformed, or `prior_major` is given without `prior_level`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json",
             example = json!({"type": "urn:zikao-cert:problem:degree_level.unknown", "title": "请求内容不符合规则", "status": 422,
                 "detail": "学历层次须为 associate（专科）或 bachelor（本科），收到的是“master”", "code": "degree_level.unknown",
                 "errors": [{"field": "prior_level", "code": "degree_level.unknown",

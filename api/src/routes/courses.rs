@@ -7,9 +7,9 @@ use domain::catalog::{self, Course};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::extract::ApiQuery;
-use crate::pagination::{PageQuery, Paginated};
-use crate::problem::{ApiError, Msg};
+use crate::http::extract::ApiQuery;
+use crate::http::pagination::{PageQuery, Paginated};
+use crate::http::problem::{ApiError, Msg};
 use crate::state::AppState;
 
 /// Where a course's exam is registered when it is not certified (R16).
@@ -110,7 +110,7 @@ pub async fn list_courses(
         (status = 200, description = "The course.", body = CourseView,
             example = json!({"code": "00019", "name": "计算机基础实践", "credits": 2, "practical": true,
                 "exam_channel": "school_office", "exam_channel_label": "通过学校自考办报考"})),
-        (status = 404, description = "No course has this code in the current catalogue.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No course has this code in the current catalogue.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/courses/{code}")]

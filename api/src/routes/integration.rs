@@ -10,9 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::auth::principal::{IntegrationUser, Principal, forbidden};
-use crate::extract::ApiQuery;
-use crate::pagination::validation_problem;
-use crate::problem::{ApiError, Msg};
+use crate::http::extract::ApiQuery;
+use crate::http::pagination::validation_problem;
+use crate::http::problem::{ApiError, Msg};
 use crate::state::AppState;
 
 /// Where to continue reading the outbox.
@@ -184,7 +184,7 @@ pub async fn read_outbox(
     responses(
         (status = 204, description = "Acknowledged (or already acknowledged)."),
         (status = 404, description = "`not_found`: no notification has this id.",
-            body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/integration/outbox/{id}/ack")]

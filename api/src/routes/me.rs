@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 
 use crate::auth::password;
 use crate::auth::principal::{SignedIn, SignedInAllowingTemporary};
-use crate::extract::ApiJson;
-use crate::problem::ApiError;
+use crate::http::extract::ApiJson;
+use crate::http::problem::ApiError;
 use crate::routes::auth::identifiers;
 use crate::routes::views::Profile;
 use crate::state::AppState;

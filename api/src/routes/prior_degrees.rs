@@ -34,11 +34,11 @@ use uuid::Uuid;
 use crate::auth::principal::{
     CandidateUser, Principal, SignedIn, StaffAdminOrIntegration, forbidden,
 };
-use crate::etag;
-use crate::extract::{ApiJson, ApiQuery, from_json_slice, read_body};
-use crate::extract::{lang_of as lang, parse_id};
-use crate::pagination::{PageQuery, Paginated};
-use crate::problem::{ApiError, FieldChecks, FieldProblem, Lang, Msg};
+use crate::http::etag;
+use crate::http::extract::{ApiJson, ApiQuery, from_json_slice, read_body};
+use crate::http::extract::{lang_of as lang, parse_id};
+use crate::http::pagination::{PageQuery, Paginated};
+use crate::http::problem::{ApiError, FieldChecks, FieldProblem, Lang, Msg};
 use crate::routes::catalog::Level;
 use crate::routes::staff::may_manage;
 use crate::state::AppState;
@@ -764,8 +764,8 @@ fn reader(principal: Principal) -> Result<Principal, ApiError> {
         (status = 201, description = "The draft.", body = PriorDegreeView,
             headers(("ETag" = String, description = "The version, quoted."),
                     ("Location" = String, description = "The new prior degree."))),
-        (status = 409, description = "`state.conflict`: the certificate number is already registered.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "`validation` (per field), `pledge.not_accepted` or `window.closed`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`state.conflict`: the certificate number is already registered.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "`validation` (per field), `pledge.not_accepted` or `window.closed`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/prior-degrees")]
@@ -906,7 +906,7 @@ pub async fn list_prior_degrees(
     responses(
         (status = 200, description = "The prior degree.", body = PriorDegreeView,
             headers(("ETag" = String, description = "The version, quoted; send it as If-Match."))),
-        (status = 404, description = "Unknown, or not visible to the caller.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or not visible to the caller.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/prior-degrees/{id}")]
@@ -945,9 +945,9 @@ pub async fn get_prior_degree(
     responses(
         (status = 200, description = "The prior degree as changed.", body = PriorDegreeView,
             headers(("ETag" = String, description = "The new version, quoted."))),
-        (status = 404, description = "Unknown, or not the caller's.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "`state.conflict`: not `draft` or `rejected`, or the certificate number is registered already.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 412, description = "`version.stale`: If-Match does not match.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or not the caller's.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`state.conflict`: not `draft` or `rejected`, or the certificate number is registered already.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "`version.stale`: If-Match does not match.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[patch("/prior-degrees/{id}")]
@@ -1049,10 +1049,10 @@ pub async fn update_prior_degree(
     responses(
         (status = 200, description = "The prior degree, now `submitted`.", body = PriorDegreeView,
             headers(("ETag" = String, description = "The new version, quoted."))),
-        (status = 404, description = "Unknown, or not the caller's.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "`state.conflict`: not `draft` or `rejected`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 412, description = "`version.stale`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "`window.closed`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or not the caller's.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`state.conflict`: not `draft` or `rejected`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "`version.stale`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "`window.closed`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/prior-degrees/{id}/submit")]
@@ -1112,9 +1112,9 @@ pub async fn submit_prior_degree(
     responses(
         (status = 200, description = "The prior degree with its result.", body = PriorDegreeView,
             headers(("ETag" = String, description = "The new version, quoted."))),
-        (status = 404, description = "Unknown, or not visible to the caller.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "`state.conflict`: not `submitted`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 412, description = "`version.stale`.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or not visible to the caller.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`state.conflict`: not `submitted`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 412, description = "`version.stale`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/prior-degrees/{id}/verification")]
@@ -1473,7 +1473,7 @@ fn apply_batch_row(
     security(("bearer" = ["candidate", "staff", "admin"])),
     responses(
         (status = 200, description = "The history.", body = Paginated<HistoryEntry>),
-        (status = 404, description = "Unknown, or not visible to the caller.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or not visible to the caller.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/prior-degrees/{id}/history")]

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::principal::CandidateUser;
 use crate::catalog_cache::CatalogCache;
-use crate::problem::{ApiError, Lang, Msg};
+use crate::http::problem::{ApiError, Lang, Msg};
 use crate::routes::catalog::{CertificateKindValue, RouteValue};
 use crate::routes::courses::ExamChannel;
 use crate::state::AppState;
@@ -109,7 +109,7 @@ pub struct ProgressView {
     security(("bearer" = ["candidate"])),
     responses(
         (status = 200, description = "The overview.", body = ProgressView),
-        (status = 404, description = "No catalogue, or the candidate's major is not in it.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No catalogue, or the candidate's major is not in it.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/progress")]

@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use crate::auth::keys::ISSUER;
 use crate::auth::principal::{Principal, SignedIn, StaffOrAdmin};
-use crate::extract::ApiQuery;
-use crate::problem::{ApiError, FieldChecks, Msg};
+use crate::http::extract::ApiQuery;
+use crate::http::problem::{ApiError, FieldChecks, Msg};
 use crate::routes::staff::may_manage;
 use crate::state::AppState;
 
@@ -492,7 +492,7 @@ type ItemDecision = (String, Option<String>, Option<String>);
     security(("bearer" = ["candidate", "staff", "admin"])),
     responses(
         (status = 200, description = "The signed decision.", body = SignedDecision),
-        (status = 409, description = "`state.conflict`: not reviewed yet.", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`state.conflict`: not reviewed yet.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/certification-applications/{id}/decision")]
@@ -502,7 +502,7 @@ pub async fn signed_decision(
     id: web::Path<String>,
 ) -> Result<web::Json<SignedDecision>, ApiError> {
     let not_found = || ApiError::not_found(Msg::new("申请不存在", "no such application"));
-    let id = crate::extract::parse_id(&id)?;
+    let id = crate::http::extract::parse_id(&id)?;
     let principal = user.0;
     let (head, items): (Head, Vec<ItemDecision>) = state
         .db(move |conn| {

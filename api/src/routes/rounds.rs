@@ -9,9 +9,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::extract::ApiQuery;
-use crate::pagination::{PageQuery, Paginated};
-use crate::problem::{ApiError, Msg};
+use crate::http::extract::ApiQuery;
+use crate::http::pagination::{PageQuery, Paginated};
+use crate::http::problem::{ApiError, Msg};
 use crate::state::AppState;
 
 /// A window in which applications are accepted (both ends included).
@@ -136,7 +136,7 @@ pub async fn list_rounds(
     responses(
         (status = 200, description = "The current round.", body = RoundView,
             headers(("ETag" = String, description = "The round's version, quoted, e.g. \"1\"."))),
-        (status = 404, description = "No round has a window open now.", body = crate::problem::ProblemBody, content_type = "application/problem+json",
+        (status = 404, description = "No round has a window open now.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json",
             example = json!({"type": "urn:zikao-cert:problem:not_found", "title": "未找到", "status": 404,
                 "detail": "当前没有开放中的轮次", "code": "not_found", "errors": []})),
     )

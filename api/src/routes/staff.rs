@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::auth::principal::{Principal, StaffOrAdmin};
 use crate::auth::{password, secret};
-use crate::problem::{ApiError, Msg};
+use crate::http::problem::{ApiError, Msg};
 use crate::state::AppState;
 
 /// A temporary password, shown once.
@@ -52,7 +52,7 @@ pub async fn reset_candidate_password(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::not_found(Msg::new("考生不存在", "no such candidate"));
-    let id = crate::extract::parse_id(&id)?;
+    let id = crate::http::extract::parse_id(&id)?;
     let principal = user.0;
     let temporary = secret::temporary_password();
     let for_hash = temporary.clone();

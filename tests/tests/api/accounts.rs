@@ -896,10 +896,10 @@ async fn authorization_matrix_of_the_account_operations() {
 
 #[test]
 fn every_secured_operation_declares_bearer_security_and_roles() {
-    let doc = serde_json::to_value(api::openapi::document()).unwrap();
+    let doc = serde_json::to_value(api::http::openapi::document()).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            if api::openapi::is_secured(op) {
+            if api::http::openapi::is_secured(op) {
                 let responses = op["responses"].as_object().unwrap();
                 assert!(
                     responses.contains_key("401") && responses.contains_key("403"),
@@ -913,7 +913,7 @@ fn every_secured_operation_declares_bearer_security_and_roles() {
 #[tokio::test]
 async fn anonymous_calls_get_401_exactly_on_the_operations_that_declare_security() {
     let app = spawn_app_with_sample().await;
-    let doc = serde_json::to_value(api::openapi::document()).unwrap();
+    let doc = serde_json::to_value(api::http::openapi::document()).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
         let concrete = path
             .split('/')
@@ -927,7 +927,7 @@ async fn anonymous_calls_get_401_exactly_on_the_operations_that_declare_security
             .collect::<Vec<_>>()
             .join("/");
         for (method, op) in item.as_object().unwrap() {
-            let secured = api::openapi::is_secured(op);
+            let secured = api::http::openapi::is_secured(op);
             let request = match method.as_str() {
                 "get" => app.client.get(app.url(&concrete)),
                 "post" => app.client.post(app.url(&concrete)).json(&json!({})),

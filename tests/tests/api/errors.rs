@@ -60,7 +60,7 @@ async fn cors_preflight_is_answered_for_a_configured_origin_only() {
         .unwrap();
     let mut settings = api::config::Settings::for_tests(db_url.clone());
     settings.cors_allowed_origins = vec!["https://portal.example.cn".into()];
-    let built = api::startup::Application::build(&settings, &db_url)
+    let built = api::http::startup::Application::build(&settings, &db_url)
         .await
         .unwrap();
     let base = format!("http://127.0.0.1:{}", built.port());

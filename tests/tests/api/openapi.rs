@@ -10,7 +10,7 @@ fn committed_path() -> PathBuf {
 /// `cargo run -q --bin zikao-cert -- openapi > openapi.yaml`.
 #[test]
 fn committed_openapi_yaml_matches_the_code() {
-    let generated = api::openapi::yaml();
+    let generated = api::http::openapi::yaml();
     let committed = std::fs::read_to_string(committed_path()).unwrap_or_default();
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
         std::fs::write(committed_path(), &generated).expect("write openapi.yaml");
@@ -29,7 +29,7 @@ async fn the_served_document_is_the_generated_one() {
     let reply = app.get("/api-docs/openapi.json").await;
     assert_eq!(reply.status, 200);
     let served = reply.json();
-    let generated = serde_json::to_value(api::openapi::document()).unwrap();
+    let generated = serde_json::to_value(api::http::openapi::document()).unwrap();
     assert_eq!(served, generated);
     assert_eq!(served["openapi"], "3.1.0");
 }
@@ -48,7 +48,7 @@ async fn swagger_ui_is_served_without_internet() {
 
 #[test]
 fn every_operation_documents_problem_responses() {
-    let doc = serde_json::to_value(api::openapi::document()).unwrap();
+    let doc = serde_json::to_value(api::http::openapi::document()).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let responses = op["responses"].as_object().unwrap();

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use crate::problem::{ApiError, FieldProblem, Msg};
+use crate::http::problem::{ApiError, FieldProblem, Msg};
 
 /// The largest page size.
 pub const MAX_PER_PAGE: i64 = 200;

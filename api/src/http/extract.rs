@@ -13,7 +13,7 @@ use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::problem::{ApiError, FieldProblem, Msg};
+use crate::http::problem::{ApiError, FieldProblem, Msg};
 
 /// The largest JSON body accepted, unless a route sets a [`BodyLimit`].
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -306,8 +306,8 @@ pub fn parse_id(text: &str) -> Result<uuid::Uuid, ApiError> {
 }
 
 /// The response language a request asks for (`Accept-Language`).
-pub fn lang_of(req: &HttpRequest) -> crate::problem::Lang {
-    crate::problem::Lang::from_accept_language(
+pub fn lang_of(req: &HttpRequest) -> crate::http::problem::Lang {
+    crate::http::problem::Lang::from_accept_language(
         req.headers()
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),

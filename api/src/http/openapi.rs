@@ -13,7 +13,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-use crate::problem::{FieldErrorBody, PROBLEM_JSON, ProblemBody};
+use crate::http::problem::{FieldErrorBody, PROBLEM_JSON, ProblemBody};
 
 const DESCRIPTION: &str = "\
 Backend of the Higher Education Self-study Examination's learning-outcome certification \
@@ -322,7 +322,7 @@ pub fn document() -> Document {
     let (_, doc) = App::new()
         .into_utoipa_app()
         .openapi(BaseDoc::openapi())
-        .configure(crate::routes::configure)
+        .configure(crate::http::route_table::configure)
         .split_for_parts();
     complete(doc)
 }
@@ -356,11 +356,11 @@ pub async fn method_guard(
         && req.method() != actix_web::http::Method::OPTIONS
         && !allow.split(", ").any(|m| m == req.method().as_str())
     {
-        let mut response = crate::problem::ApiError::new(
+        let mut response = crate::http::problem::ApiError::new(
             actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
             "method.not_allowed",
-            crate::problem::Msg::new("不支持的请求方法", "Method not allowed"),
-            crate::problem::Msg::new(
+            crate::http::problem::Msg::new("不支持的请求方法", "Method not allowed"),
+            crate::http::problem::Msg::new(
                 format!("{} 只支持 {allow}", req.path()),
                 format!("{} supports only {allow}", req.path()),
             ),

@@ -6,7 +6,7 @@ use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 
-use crate::problem::{ApiError, Msg};
+use crate::http::problem::{ApiError, Msg};
 
 /// The `ETag` of a resource at `version`: `"<version>"`.
 pub fn etag(version: i32) -> String {

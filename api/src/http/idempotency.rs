@@ -17,8 +17,8 @@ use actix_web::{Error, HttpMessage, HttpResponse, ResponseError, web};
 use persistence::idempotency::{self, Claim};
 use sha2::{Digest, Sha256};
 
-use crate::extract::read_body;
-use crate::problem::{ApiError, Msg};
+use crate::http::extract::read_body;
+use crate::http::problem::{ApiError, Msg};
 use crate::state::AppState;
 
 /// The request header.
@@ -77,7 +77,7 @@ pub async fn idempotency(
     // (401); idempotency does not apply to it.
     if req.headers().contains_key(&IDEMPOTENCY_KEY)
         && let Some(state) = req.app_data::<web::Data<AppState>>()
-        && let Some(table) = req.app_data::<web::Data<crate::openapi::RouteTable>>()
+        && let Some(table) = req.app_data::<web::Data<crate::http::openapi::RouteTable>>()
         && table.is_secured(req.method().as_str(), req.path())
         && caller(&req, state) == "anonymous"
     {

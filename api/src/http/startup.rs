@@ -17,9 +17,9 @@ use crate::auth::keys::JwtKeys;
 use crate::auth::throttle::AddressThrottle;
 use crate::catalog_cache::{CatalogCache, RECHECK_INTERVAL};
 use crate::config::{JwtKeySource, Settings};
-use crate::extract::BodyLimit;
-use crate::middleware::{REQUEST_ID, problem_and_request_id};
-use crate::problem::{ApiError, Msg};
+use crate::http::extract::BodyLimit;
+use crate::http::middleware::{REQUEST_ID, problem_and_request_id};
+use crate::http::problem::{ApiError, Msg};
 use crate::state::AppState;
 
 /// Why the service could not start.
@@ -81,8 +81,8 @@ impl Application {
             })?
             .port();
 
-        let doc = crate::openapi::document();
-        let route_table = web::Data::new(crate::openapi::RouteTable::from_document(&doc));
+        let doc = crate::http::openapi::document();
+        let route_table = web::Data::new(crate::http::openapi::RouteTable::from_document(&doc));
         let data = web::Data::new(state.clone());
         let origins = settings.cors_allowed_origins.clone();
         let body_limit = BodyLimit(settings.body_limit);
@@ -91,12 +91,12 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(route_table.clone())
                 .app_data(body_limit)
-                .wrap(from_fn(crate::idempotency::idempotency))
-                .wrap(from_fn(crate::openapi::method_guard))
+                .wrap(from_fn(crate::http::idempotency::idempotency))
+                .wrap(from_fn(crate::http::openapi::method_guard))
                 .wrap(cors(&origins))
                 .wrap(from_fn(problem_and_request_id))
                 .into_utoipa_app()
-                .configure(crate::routes::configure)
+                .configure(crate::http::route_table::configure)
                 .into_app()
                 .service(
                     SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc.clone()),
@@ -281,7 +281,7 @@ fn cors(origins: &[String]) -> Cors {
 async fn unknown_route(req: HttpRequest) -> actix_web::HttpResponse {
     use actix_web::ResponseError;
     let allowed = req
-        .app_data::<web::Data<crate::openapi::RouteTable>>()
+        .app_data::<web::Data<crate::http::openapi::RouteTable>>()
         .and_then(|table| table.allowed(req.path()));
     match allowed {
         Some(allow) => {

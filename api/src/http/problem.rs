@@ -2,7 +2,7 @@
 //! `code`, field-level `errors[]`, and messages in Chinese (default) or English.
 //!
 //! Handlers and extractors return [`ApiError`]; its `error_response` stores the
-//! [`Problem`] in the response's extensions. The [`crate::middleware`] layer then
+//! [`Problem`] in the response's extensions. The [`crate::http::middleware`] layer then
 //! renders it in the caller's language with the request id, and turns any other
 //! error response (actix's own 404, 405, …) into a problem too.
 
@@ -289,6 +289,41 @@ impl From<DbError> for ApiError {
                 ),
             ),
             other => ApiError::internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::use_cases::Refusal> for ApiError {
+    fn from(refusal: crate::use_cases::Refusal) -> Self {
+        use crate::use_cases::Refusal;
+        match refusal {
+            Refusal::NotFound(what) => ApiError::not_found(what),
+            Refusal::Forbidden => crate::auth::principal::forbidden(),
+            Refusal::Conflict(v) => ApiError::new(
+                StatusCode::CONFLICT,
+                v.code,
+                Msg::new("状态冲突", "Conflict"),
+                Msg::new(v.zh, v.en),
+            ),
+            Refusal::Rule(v) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                v.code,
+                Msg::new("请求内容不符合规则", "The request breaks a rule"),
+                Msg::new(v.zh, v.en),
+            ),
+            Refusal::Invalid(errors) => {
+                let all_duplicates =
+                    !errors.is_empty() && errors.iter().all(|e| e.code == "course.duplicate");
+                let mut e = ApiError::validation(errors);
+                if all_duplicates {
+                    e.0.status = StatusCode::CONFLICT;
+                    e.0.title = Msg::new("课程重复", "Duplicate course");
+                }
+                e
+            }
+            Refusal::Stale(current) => crate::http::etag::stale(current),
+            Refusal::Db(e) => e.into(),
+            Refusal::Internal(text) => ApiError::internal(text),
         }
     }
 }

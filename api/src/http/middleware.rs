@@ -11,7 +11,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse};
 
-use crate::problem::{self, Lang, PROBLEM_JSON, Problem};
+use crate::http::problem::{self, Lang, PROBLEM_JSON, Problem};
 
 /// The header carrying the request id, in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -1,0 +1,15 @@
+//! One module per workflow: the use cases the routes call.
+//!
+//! A use case is a synchronous function on `&mut PgConnection` that gets what it
+//! needs passed in (the [`Actor`](crate::access::Actor), `now`, the catalogue) and
+//! knows nothing about HTTP. Each state change is one function and one transaction,
+//! with its history and outbox rows ([`audit`]) inside it. They return domain
+//! values or a [`Refusal`]; the HTTP layer renders a refusal as problem+json.
+
+pub mod audit;
+mod refusal;
+
+pub use refusal::Refusal;
+
+/// The result of a use case.
+pub type Outcome<T> = Result<T, Refusal>;
