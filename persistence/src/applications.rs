@@ -8,6 +8,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
+use domain::application::ApplicationStatus;
 use uuid::Uuid;
 
 use crate::DbError;
@@ -40,7 +41,8 @@ pub struct ApplicationRow {
     /// When the certificate was obtained.
     pub certificate_obtained_on: Option<NaiveDate>,
     /// Status.
-    pub status: String,
+    #[diesel(deserialize_as = crate::enums::Stored<ApplicationStatus>)]
+    pub status: ApplicationStatus,
     /// Why staff returned it.
     pub return_reason: Option<String>,
     /// Certifiable courses the candidate confirmed leaving out (R9).

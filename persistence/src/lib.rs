@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod applications;
 pub mod candidates;
 pub mod catalog;
+pub mod enums;
 pub mod error;
 pub mod history;
 pub mod idempotency;
