@@ -543,3 +543,50 @@ impl TestApp {
             .to_owned()
     }
 }
+
+/// A fresh database for use-case tests, without HTTP: a connection, the
+/// catalogue cache holding the sample catalogue, and the demo round (windows open
+/// from a day ago). The database is dropped with the value.
+pub struct UseCaseDb {
+    /// A connection to the database.
+    pub conn: PgConnection,
+    /// The in-memory catalogue, as the service keeps it.
+    pub catalog: api::catalog_cache::CatalogCache,
+    /// The demo round (prior-degree window 60 days, certification 90).
+    pub round: persistence::rounds::RoundRecord,
+    /// The database's name.
+    pub db_name: String,
+}
+
+impl UseCaseDb {
+    /// A database with the sample catalogue and the demo round.
+    pub fn with_sample() -> Self {
+        let (url, db_name) = fresh_database();
+        let mut conn = PgConnection::establish(&url).expect("connect");
+        let (_, round) = api::catalog_import::seed_sample_if_empty(&mut conn, chrono::Utc::now())
+            .expect("seed the sample catalogue")
+            .expect("a fresh database has no catalogue");
+        let catalog = api::catalog_cache::CatalogCache::default();
+        catalog.refresh(&mut conn).expect("load the catalogue");
+        Self {
+            conn,
+            catalog,
+            round,
+            db_name,
+        }
+    }
+}
+
+impl Drop for UseCaseDb {
+    fn drop(&mut self) {
+        let name = self.db_name.clone();
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut admin) = PgConnection::establish(&db_server().admin_url) {
+                let _ =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .execute(&mut admin);
+            }
+        })
+        .join();
+    }
+}
