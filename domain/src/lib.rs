@@ -11,6 +11,7 @@ pub mod application;
 pub mod candidate_import;
 pub mod catalog;
 pub mod certificate_number;
+pub mod choice;
 pub mod course;
 pub mod csv;
 pub mod eligibility;
