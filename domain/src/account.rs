@@ -621,7 +621,7 @@ impl From<SchoolCode> for String {
 // ---------------------------------------------------------------------------
 
 /// What kind of account this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// A candidate (考生), logging in with exam number or ID number.
@@ -633,6 +633,8 @@ pub enum Role {
     /// A service account used by another system (集成服务账号).
     Integration,
 }
+
+crate::choice!(Role { Role::Candidate => "candidate", Role::Staff => "staff", Role::Admin => "admin", Role::Integration => "integration" });
 
 impl Role {
     /// Every role, in declaration order.
@@ -691,7 +693,7 @@ impl FromStr for Role {
 // ---------------------------------------------------------------------------
 
 /// A permission granted to an integration (service) account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Scope {
     /// `verification:write`: record verification results.
     #[serde(rename = "verification:write")]
@@ -703,6 +705,8 @@ pub enum Scope {
     #[serde(rename = "applications:read")]
     ApplicationsRead,
 }
+
+crate::choice!(Scope { Scope::VerificationWrite => "verification:write", Scope::OutboxRead => "outbox:read", Scope::ApplicationsRead => "applications:read" });
 
 impl Scope {
     /// Every scope, in declaration order.

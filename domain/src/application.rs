@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::catalog::{CertificateKind, MajorCode, ValidCatalog};
 use crate::eligibility::{
@@ -21,7 +21,7 @@ use crate::{CourseCode, Violation};
 ///
 /// `draft` → `submitted` → (`returned` → `submitted`) → `approved` |
 /// `partially_approved` | `rejected`; `submitted` → `draft` when the owner withdraws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplicationStatus {
     /// Saved, not submitted: counts for nothing yet (R17).
@@ -37,6 +37,8 @@ pub enum ApplicationStatus {
     /// Every course rejected.
     Rejected,
 }
+
+crate::choice!(ApplicationStatus { ApplicationStatus::Draft => "draft", ApplicationStatus::Submitted => "submitted", ApplicationStatus::Returned => "returned", ApplicationStatus::Approved => "approved", ApplicationStatus::PartiallyApproved => "partially_approved", ApplicationStatus::Rejected => "rejected" });
 
 impl ApplicationStatus {
     /// Every status.
@@ -117,7 +119,7 @@ pub fn state_conflict(status: ApplicationStatus, action_zh: &str, action_en: &st
 }
 
 /// A staff decision on one course.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// The course is certified.
@@ -125,6 +127,8 @@ pub enum Decision {
     /// The course is not certified (a reason is required).
     Rejected,
 }
+
+crate::choice!(Decision { Decision::Approved => "approved", Decision::Rejected => "rejected" });
 
 impl Decision {
     /// The stored and API value.

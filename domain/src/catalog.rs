@@ -58,7 +58,7 @@ use crate::{CourseCode, Violation};
 pub use crate::certificate_number::DegreeLevel;
 
 /// Where a course's exam is registered when it is not certified (R16).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExamChannel {
     /// On the candidate service platform, like any twice-a-year exam (00018).
@@ -67,6 +67,8 @@ pub enum ExamChannel {
     /// Through the school's self-study office (00019).
     SchoolOffice,
 }
+
+crate::choice!(ExamChannel { ExamChannel::Platform => "platform", ExamChannel::SchoolOffice => "school_office" });
 
 impl ExamChannel {
     /// Chinese label.
@@ -87,7 +89,7 @@ impl ExamChannel {
 }
 
 /// A non-degree certificate that certifies courses (R13–R15).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CertificateKind {
     /// National Computer Rank Examination, level 1.
@@ -99,6 +101,8 @@ pub enum CertificateKind {
     /// College English Test, band 6.
     Cet6,
 }
+
+crate::choice!(CertificateKind { CertificateKind::Ncre1 => "ncre1", CertificateKind::Ncre2 => "ncre2", CertificateKind::Cet4 => "cet4", CertificateKind::Cet6 => "cet6" });
 
 impl CertificateKind {
     /// Every kind.

@@ -15,7 +15,7 @@ use crate::Violation;
 use crate::course::shorten;
 
 /// Kind of higher education a degree was earned in (学历类型).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EducationType {
     /// 普通 — regular full-time higher education (digit 1).
@@ -27,6 +27,8 @@ pub enum EducationType {
     /// 网络教育 — online education (digit 7).
     Online,
 }
+
+crate::choice!(EducationType { EducationType::Regular => "regular", EducationType::Adult => "adult", EducationType::SelfStudy => "self_study", EducationType::Online => "online" });
 
 impl EducationType {
     /// Every education type, in code order.
@@ -69,7 +71,7 @@ impl EducationType {
 }
 
 /// Level of a degree (学历层次): associate (专科) or bachelor (本科).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DegreeLevel {
     /// 专科 — associate (code 06).
@@ -77,6 +79,8 @@ pub enum DegreeLevel {
     /// 本科 — bachelor (code 05).
     Bachelor,
 }
+
+crate::choice!(DegreeLevel { DegreeLevel::Associate => "associate", DegreeLevel::Bachelor => "bachelor" });
 
 impl DegreeLevel {
     /// Both levels.

@@ -11,7 +11,7 @@
 //! status that makes the degree usable for degree-based certification (R7).
 
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::Violation;
 use crate::certificate_number::EducationType;
@@ -23,7 +23,7 @@ pub const NAME_MAX_CHARS: usize = 100;
 pub const FEEDBACK_MAX_CHARS: usize = 1000;
 
 /// Where a prior degree is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PriorDegreeStatus {
     /// Saved, not yet submitted (保存).
@@ -35,6 +35,8 @@ pub enum PriorDegreeStatus {
     /// Verification failed; the owner may edit and resubmit.
     Rejected,
 }
+
+crate::choice!(PriorDegreeStatus { PriorDegreeStatus::Draft => "draft", PriorDegreeStatus::Submitted => "submitted", PriorDegreeStatus::Effective => "effective", PriorDegreeStatus::Rejected => "rejected" });
 
 impl PriorDegreeStatus {
     /// Every status, in life order.
@@ -137,7 +139,7 @@ fn conflict(status: PriorDegreeStatus, zh: &str, en: &str) -> Violation {
 }
 
 /// The verification (学信网核验) side of a prior degree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationStatus {
     /// Not submitted yet.
@@ -149,6 +151,8 @@ pub enum VerificationStatus {
     /// Verification failed.
     Rejected,
 }
+
+crate::choice!(VerificationStatus { VerificationStatus::NotSubmitted => "not_submitted", VerificationStatus::Pending => "pending", VerificationStatus::Effective => "effective", VerificationStatus::Rejected => "rejected" });
 
 impl VerificationStatus {
     /// Chinese label.
@@ -163,7 +167,7 @@ impl VerificationStatus {
 }
 
 /// A verification result as recorded by staff or the verification service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VerificationResult {
     /// The degree is verified.
@@ -171,6 +175,8 @@ pub enum VerificationResult {
     /// The degree could not be verified.
     Rejected,
 }
+
+crate::choice!(VerificationResult { VerificationResult::Effective => "effective", VerificationResult::Rejected => "rejected" });
 
 impl VerificationResult {
     /// Parses `effective` or `rejected` (`verification.result` otherwise).

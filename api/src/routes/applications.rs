@@ -51,7 +51,7 @@ use crate::state::AppState;
 // Requests
 
 /// How the application certifies its courses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ApplicationKind {
     /// 学历证书课程认证: by the candidate's effective prior degree (R7–R12).
@@ -59,6 +59,8 @@ pub enum ApplicationKind {
     /// 非学历证书课程认证: by an NCRE or CET certificate (R13–R15).
     Certificate,
 }
+
+domain::choice!(ApplicationKind { ApplicationKind::Degree => "degree", ApplicationKind::Certificate => "certificate" });
 
 impl ApplicationKind {
     fn as_str(self) -> &'static str {
@@ -170,7 +172,7 @@ pub struct ReturnApplication {
 }
 
 /// A decision on one course (the API value of `domain::application::Decision`).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DecisionValue {
     /// Certified.
@@ -178,6 +180,8 @@ pub enum DecisionValue {
     /// Not certified (reason required).
     Rejected,
 }
+
+domain::choice!(DecisionValue { DecisionValue::Approved => "approved", DecisionValue::Rejected => "rejected" });
 
 /// One course's decision.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -4,7 +4,7 @@
 use actix_web::{get, web};
 use domain::CourseCode;
 use domain::catalog::{self, Course};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::http::extract::ApiQuery;
@@ -13,7 +13,7 @@ use crate::http::problem::{ApiError, Msg};
 use crate::state::AppState;
 
 /// Where a course's exam is registered when it is not certified (R16).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ExamChannel {
     /// On the candidate service platform, like any twice-a-year exam.
@@ -21,6 +21,8 @@ pub enum ExamChannel {
     /// Through the school's self-study office.
     SchoolOffice,
 }
+
+domain::choice!(ExamChannel { ExamChannel::Platform => "platform", ExamChannel::SchoolOffice => "school_office" });
 
 impl From<catalog::ExamChannel> for ExamChannel {
     fn from(channel: catalog::ExamChannel) -> Self {

@@ -4,6 +4,7 @@ mod accounts;
 mod admin_catalog;
 mod applications;
 mod catalog;
+mod choices;
 mod courses;
 mod errors;
 mod health;
