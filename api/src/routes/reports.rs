@@ -1,15 +1,12 @@
 //! What staff and integrations take away: the streamed CSV export, statistics,
 //! and signed decisions (R19, R20).
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use domain::account::Role;
 use persistence::reports::{self, ApplicationFilter, ExportRow};
-use persistence::schema::{accounts, application_items, certification_applications, rounds};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -17,9 +14,9 @@ use uuid::Uuid;
 use crate::auth::keys::ISSUER;
 use crate::auth::principal::{Principal, SignedIn, StaffOrAdmin};
 use crate::http::extract::ApiQuery;
-use crate::http::problem::{ApiError, FieldChecks, Msg};
-use crate::routes::staff::may_manage;
+use crate::http::problem::{ApiError, FieldChecks};
 use crate::state::AppState;
+use crate::use_cases::decisions;
 
 const STATUSES: [&str; 6] = [
     "draft",
@@ -463,21 +460,6 @@ pub struct SignedDecision {
     pub claims: DecisionClaims,
 }
 
-/// Candidate, status, major, review time, round, exam number, school, name, round name.
-type Head = (
-    Uuid,
-    String,
-    String,
-    Option<DateTime<Utc>>,
-    Uuid,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-);
-/// Course code, decision, reason.
-type ItemDecision = (String, Option<String>, Option<String>);
-
 /// The review's decision, signed with the service's key (R20).
 ///
 /// Once an application is reviewed, its owner, staff of the candidate's school
@@ -501,100 +483,34 @@ pub async fn signed_decision(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<SignedDecision>, ApiError> {
-    let not_found = || ApiError::not_found(Msg::new("申请不存在", "no such application"));
     let id = crate::http::extract::parse_id(&id)?;
-    let principal = user.0;
-    let (head, items): (Head, Vec<ItemDecision>) = state
-        .db(move |conn| {
-            let head: Option<Head> = certification_applications::table
-                .inner_join(
-                    accounts::table.on(accounts::id.eq(certification_applications::candidate_id)),
-                )
-                .inner_join(rounds::table.on(rounds::id.eq(certification_applications::round_id)))
-                .filter(certification_applications::id.eq(id))
-                .select((
-                    certification_applications::candidate_id,
-                    certification_applications::status,
-                    certification_applications::major_code,
-                    certification_applications::reviewed_at,
-                    rounds::id,
-                    accounts::exam_number,
-                    accounts::school_code,
-                    accounts::name,
-                    rounds::name,
-                ))
-                .first(conn)
-                .optional()?;
-            let Some(head) = head else {
-                return Err(not_found());
-            };
-            let items = application_items::table
-                .filter(application_items::application_id.eq(id))
-                .order(application_items::position.asc())
-                .select((
-                    application_items::course_code,
-                    application_items::decision,
-                    application_items::decision_reason,
-                ))
-                .load(conn)?;
-            Ok((head, items))
-        })
+    let actor = user.0;
+    let cache = state.catalog.clone();
+    let decision = state
+        .db(move |conn| Ok(decisions::of_application(conn, &actor, &cache, id)?))
         .await?;
-    let (
-        candidate_id,
-        status,
-        major_code,
-        reviewed_at,
-        round_id,
-        exam_number,
-        school,
-        name,
-        round_name,
-    ) = head;
-    let visible = match principal.role {
-        Role::Candidate => principal.id == candidate_id,
-        _ => may_manage(&principal, school.as_deref()),
-    };
-    if !visible {
-        return Err(not_found());
-    }
-    if !["approved", "partially_approved", "rejected"].contains(&status.as_str()) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "state.conflict",
-            Msg::new("尚未审核", "Not reviewed yet"),
-            Msg::new(
-                "申请审核完成后才有签名的审核结果",
-                "a signed decision exists only once the application is reviewed",
-            ),
-        ));
-    }
-    let catalog = state.catalog.current();
     let claims = DecisionClaims {
         iss: ISSUER.into(),
-        sub: id,
+        sub: decision.application_id,
         iat: Utc::now().timestamp(),
         typ: "decision".into(),
-        exam_number: exam_number.unwrap_or_default(),
-        candidate_name: name,
+        exam_number: decision.exam_number,
+        candidate_name: decision.candidate_name,
         round: SignedRound {
-            id: round_id,
-            name: round_name,
+            id: decision.round_id,
+            name: decision.round_name,
         },
-        major_code,
-        status,
-        reviewed_at,
-        courses: items
+        major_code: decision.major_code,
+        status: decision.status.as_str().to_owned(),
+        reviewed_at: decision.reviewed_at,
+        courses: decision
+            .courses
             .into_iter()
-            .map(|(code, decision, reason)| SignedCourse {
-                course_name: catalog.as_ref().and_then(|c| {
-                    domain::CourseCode::parse(&code)
-                        .ok()
-                        .and_then(|cc| c.catalog.course(&cc).map(|x| x.name.clone()))
-                }),
-                course_code: code,
-                decision: decision.unwrap_or_else(|| "rejected".into()),
-                reason,
+            .map(|c| SignedCourse {
+                course_code: c.course_code,
+                course_name: c.course_name,
+                decision: c.decision,
+                reason: c.reason,
             })
             .collect(),
     };

@@ -7,6 +7,7 @@
 //! values or a [`Refusal`]; the HTTP layer renders a refusal as problem+json.
 
 pub mod audit;
+pub mod decisions;
 mod refusal;
 
 pub use refusal::Refusal;

@@ -1203,6 +1203,58 @@ async fn an_application_keeps_the_rules_of_its_rounds_catalogue_version() {
 }
 
 #[tokio::test]
+async fn the_signed_decision_names_courses_as_the_rounds_catalogue_version_does() {
+    let w = world().await;
+    let app = &w.app;
+    let (_, token, degree) = candidate_with_degree(&w, 15, PHARMACY, "bachelor", "药学").await;
+    let created = create(app, &token, &degree_body(degree, vec![tick("03708")])).await;
+    let id = created["id"].as_str().unwrap();
+    // The courses not selected are confirmed as missing (R9), as the check lists them.
+    let check = app
+        .get_as(&token, &format!("{BASE}/{id}/check"))
+        .await
+        .json();
+    let confirm: Vec<Value> = check["missing_courses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["course_code"].clone())
+        .collect();
+    let reply = action(
+        app,
+        &token,
+        id,
+        "submit",
+        &json!({"confirm_missing": confirm}),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let reviewed = action(
+        app,
+        &w.admin,
+        id,
+        "review",
+        &json!({"items": [{"course_code": "03708", "decision": "approved"}]}),
+    )
+    .await;
+    assert_eq!(reviewed.status, 200, "{}", reviewed.text);
+    // A newer catalogue renames the course; the decision keeps the round's name.
+    let renamed =
+        api::catalog_import::SAMPLE_CATALOG.replacen("中国近代史纲要", "中国近现代史纲要", 1);
+    assert_ne!(renamed, api::catalog_import::SAMPLE_CATALOG);
+    app.import_catalog(&renamed).await;
+    let decision = app
+        .get_as(&token, &format!("{BASE}/{id}/decision"))
+        .await
+        .json();
+    assert_eq!(decision["claims"]["courses"][0]["course_code"], "03708");
+    assert_eq!(
+        decision["claims"]["courses"][0]["course_name"], "中国近代史纲要",
+        "{decision}"
+    );
+}
+
+#[tokio::test]
 async fn an_empty_draft_cannot_be_submitted_and_the_submit_body_is_optional() {
     let w = world().await;
     let app = &w.app;
