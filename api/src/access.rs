@@ -53,6 +53,8 @@ pub mod roles {
     pub const ANY: &[Role] = &[];
     /// Candidates only.
     pub const CANDIDATE: &[Role] = &[Role::Candidate];
+    /// People: candidates, school staff and admins (not service accounts).
+    pub const PERSON: &[Role] = &[Role::Candidate, Role::Staff, Role::Admin];
     /// School staff and admins.
     pub const STAFF_OR_ADMIN: &[Role] = &[Role::Staff, Role::Admin];
     /// Admins only.

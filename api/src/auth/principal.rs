@@ -176,6 +176,10 @@ role_extractor!(
     CandidateUser, roles::CANDIDATE
 );
 role_extractor!(
+    /// A person: a candidate, school staff or an admin (a service account: 403).
+    Person, roles::PERSON
+);
+role_extractor!(
     /// School staff or an admin.
     StaffOrAdmin, roles::STAFF_OR_ADMIN
 );

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::principal::{CandidateUser, Principal, SignedIn, StaffOrAdmin, forbidden};
+use crate::auth::principal::{CandidateUser, Person, Principal, SignedIn, StaffOrAdmin, forbidden};
 use crate::catalog_cache::CatalogCache;
 use crate::http::etag;
 use crate::http::extract::{ApiJson, ApiQuery, from_json_slice};
@@ -1190,7 +1190,7 @@ pub async fn list_applications(
 )]
 #[get("/certification-applications/{id}")]
 pub async fn get_application(
-    user: SignedIn,
+    user: Person,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -1400,7 +1400,7 @@ fn entries(catalog: &ValidCatalog, codes: &[CourseCode]) -> Vec<CourseEntry> {
 #[get("/certification-applications/{id}/check")]
 pub async fn check_application(
     req: HttpRequest,
-    user: SignedIn,
+    user: Person,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -1938,7 +1938,7 @@ pub async fn review_application(
 )]
 #[get("/certification-applications/{id}/history")]
 pub async fn application_history(
-    user: SignedIn,
+    user: Person,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<Vec<HistoryEntry>>, ApiError> {

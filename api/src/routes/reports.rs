@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::keys::ISSUER;
-use crate::auth::principal::{Principal, SignedIn, StaffOrAdmin};
+use crate::auth::principal::{Person, Principal, StaffOrAdmin};
 use crate::http::extract::ApiQuery;
 use crate::http::problem::{ApiError, FieldChecks};
 use crate::state::AppState;
@@ -479,7 +479,7 @@ pub struct SignedDecision {
 )]
 #[get("/certification-applications/{id}/decision")]
 pub async fn signed_decision(
-    user: SignedIn,
+    user: Person,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<SignedDecision>, ApiError> {
