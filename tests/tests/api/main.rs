@@ -3,6 +3,7 @@
 mod accounts;
 mod admin_catalog;
 mod applications;
+mod authorization;
 mod catalog;
 mod choices;
 mod courses;
