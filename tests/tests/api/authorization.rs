@@ -386,20 +386,15 @@ fn table() -> Vec<Entry> {
         entry("list_certification_applications", Only(READERS), 200)
             .query("?school_code={school}")
             .record(Sees::OwnerOrSchool, By::Body(lists_application)),
-        // DEFECT: service accounts get 404, not the 403 due to a role the document
-        // does not admit, on these four reads (get, check, history, decision): the
-        // handlers take `SignedIn` (any role) and let the record check refuse them
-        // (`visible`: `_ => false`; `signed_decision`: `may_manage`), unlike
-        // `list_certification_applications` and the prior-degree reads, which
-        // answer 403. The matrix asserts the contract (403).
+        // Service accounts: 403 on these reads, as on the list (found by this
+        // matrix: they got 404 while the handlers took any signed-in role).
         entry("get_certification_application", Only(READERS), 200)
             .record(Sees::OwnerOrSchool, By::NotFound),
         entry("check_certification_application", Only(READERS), 200)
             .record(Sees::OwnerOrSchool, By::NotFound),
         entry("get_certification_application_history", Only(READERS), 200)
             .record(Sees::OwnerOrSchool, By::NotFound),
-        // A draft has no decision yet: 409 once the record check passed. DEFECT as
-        // above for service accounts.
+        // A draft has no decision yet: 409 once the record check passed.
         entry("signed_decision", Only(READERS), 409)
             .record(Sees::OwnerOrSchool, By::NotFound)
             .code("state.conflict"),
