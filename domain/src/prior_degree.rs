@@ -38,6 +38,38 @@ pub enum PriorDegreeStatus {
 
 crate::choice!(PriorDegreeStatus { PriorDegreeStatus::Draft => "draft", PriorDegreeStatus::Submitted => "submitted", PriorDegreeStatus::Effective => "effective", PriorDegreeStatus::Rejected => "rejected" });
 
+/// Who is asking, as far as a prior degree's actions depend on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// The degree's holder.
+    pub holder: bool,
+    /// Someone who may record its verification result.
+    pub verifier: bool,
+}
+
+/// Something a caller may do with a prior degree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorDegreeAction {
+    /// Change its fields (`PATCH`).
+    Modify,
+    /// Submit it for verification.
+    Submit,
+    /// Record the verification result.
+    Verify,
+}
+
+impl PriorDegreeAction {
+    /// The stable API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Modify => "modify",
+            Self::Submit => "submit",
+            Self::Verify => "verify",
+        }
+    }
+}
+
 impl PriorDegreeStatus {
     /// Every status, in life order.
     pub const ALL: [Self; 4] = [
@@ -75,6 +107,20 @@ impl PriorDegreeStatus {
     /// Whether the owner may change the fields (R4: "modify").
     pub fn is_editable(self) -> bool {
         matches!(self, Self::Draft | Self::Rejected)
+    }
+
+    /// What a caller may do with a prior degree in this status now: its holder
+    /// `modify` and `submit` it while it is editable and the prior-degree window is
+    /// open (R4, R6); a verifier `verify` it while it is submitted (R5).
+    pub fn allowed_actions(self, caller: Caller, window_open: bool) -> Vec<PriorDegreeAction> {
+        let mut actions = Vec::new();
+        if caller.holder && window_open && self.is_editable() {
+            actions.extend([PriorDegreeAction::Modify, PriorDegreeAction::Submit]);
+        }
+        if caller.verifier && self == Self::Submitted {
+            actions.push(PriorDegreeAction::Verify);
+        }
+        actions
     }
 
     /// The verification status this record status shows.
@@ -305,6 +351,44 @@ pub fn check_graduation_date(text: &str, today: NaiveDate) -> Result<NaiveDate, 
 
 #[cfg(test)]
 mod tests {
+    use super::{Caller, PriorDegreeAction as A};
+
+    const HOLDER: Caller = Caller {
+        holder: true,
+        verifier: false,
+    };
+    const VERIFIER: Caller = Caller {
+        holder: false,
+        verifier: true,
+    };
+
+    #[test]
+    fn the_holder_may_modify_and_submit_only_while_editable_and_the_window_is_open() {
+        use PriorDegreeStatus::*;
+        assert_eq!(
+            Draft.allowed_actions(HOLDER, true),
+            vec![A::Modify, A::Submit]
+        );
+        assert_eq!(
+            Rejected.allowed_actions(HOLDER, true),
+            vec![A::Modify, A::Submit]
+        );
+        assert!(Draft.allowed_actions(HOLDER, false).is_empty());
+        assert!(Rejected.allowed_actions(HOLDER, false).is_empty());
+        assert!(Submitted.allowed_actions(HOLDER, true).is_empty());
+        assert!(Effective.allowed_actions(HOLDER, true).is_empty());
+    }
+
+    #[test]
+    fn a_verifier_may_verify_only_a_submitted_degree_window_or_not() {
+        use PriorDegreeStatus::*;
+        assert_eq!(Submitted.allowed_actions(VERIFIER, false), vec![A::Verify]);
+        assert_eq!(Submitted.allowed_actions(VERIFIER, true), vec![A::Verify]);
+        assert!(Draft.allowed_actions(VERIFIER, true).is_empty());
+        assert!(Effective.allowed_actions(VERIFIER, true).is_empty());
+        assert!(Draft.allowed_actions(Caller::default(), true).is_empty());
+    }
+
     use super::*;
     use PriorDegreeStatus::*;
 

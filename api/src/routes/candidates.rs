@@ -187,7 +187,15 @@ pub async fn get_candidate(
             )?;
             let prior_degrees = degrees
                 .into_iter()
-                .map(|d| crate::routes::prior_degrees::PriorDegreeView::new(d.degree, lang))
+                .map(|d| {
+                    let actions = crate::routes::prior_degrees::actions_for(
+                        conn,
+                        &principal,
+                        &d.degree,
+                        Utc::now(),
+                    )?;
+                    crate::routes::prior_degrees::PriorDegreeView::new(d.degree, lang, &actions)
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let applications = crate::routes::applications::views_of_candidate(conn, &cache, id)?;
             let progress =

@@ -16,7 +16,8 @@ use domain::certificate_number::{
     CertificateNumber, DeclaredDegree, EducationType, require_regular,
 };
 use domain::prior_degree::{
-    self as rules, PriorDegreeStatus, VerificationResult, VerificationStatus,
+    self as rules, Caller, PriorDegreeAction, PriorDegreeStatus, VerificationResult,
+    VerificationStatus,
 };
 use domain::window::shanghai;
 use persistence::DbError;
@@ -284,7 +285,9 @@ pub struct PriorDegreeView {
     pub submitted_at: Option<DateTime<Utc>>,
     /// True only when `effective` and regular (R7).
     pub usable_for_degree_certification: bool,
-    /// What the holder may do now: `modify`, `submit` (both need the window open).
+    /// What this caller may do now, by status, window and role: the holder
+    /// `modify` and `submit` while `draft` or `rejected` and the prior-degree window
+    /// is open; a verifier `verify` while `submitted`.
     pub allowed_actions: Vec<String>,
     /// Warnings (e.g. a legacy 17-digit number, a non-regular degree).
     pub warnings: Vec<WarningView>,
@@ -305,7 +308,11 @@ fn education_type_of(text: &str) -> Option<EducationType> {
 }
 
 impl PriorDegreeView {
-    pub(crate) fn new(row: PriorDegreeRow, lang: Lang) -> Result<Self, ApiError> {
+    pub(crate) fn new(
+        row: PriorDegreeRow,
+        lang: Lang,
+        actions: &[PriorDegreeAction],
+    ) -> Result<Self, ApiError> {
         let status = PriorDegreeStatus::parse(&row.status).ok_or_else(|| corrupt(&row))?;
         let level = DegreeLevel::parse(&row.level).map_err(|_| corrupt(&row))?;
         let education_type = education_type_of(&row.education_type).ok_or_else(|| corrupt(&row))?;
@@ -350,11 +357,7 @@ impl PriorDegreeView {
             submitted_at: row.submitted_at,
             usable_for_degree_certification: status == PriorDegreeStatus::Effective
                 && education_type == EducationType::Regular,
-            allowed_actions: if status.is_editable() {
-                vec!["modify".into(), "submit".into()]
-            } else {
-                Vec::new()
-            },
+            allowed_actions: actions.iter().map(|a| a.as_str().to_owned()).collect(),
             warnings: warnings
                 .into_iter()
                 .map(|w| WarningView {
@@ -676,10 +679,42 @@ fn record(
     Ok(())
 }
 
-fn respond(status: StatusCode, row: PriorDegreeRow, lang: Lang) -> Result<HttpResponse, ApiError> {
+/// What `actor` may do with `row` now (status, window and role).
+pub(crate) fn actions_for(
+    conn: &mut PgConnection,
+    actor: &Principal,
+    row: &PriorDegreeRow,
+    now: DateTime<Utc>,
+) -> Result<Vec<PriorDegreeAction>, ApiError> {
+    let status = PriorDegreeStatus::parse(&row.status).ok_or_else(|| corrupt(row))?;
+    let caller = Caller {
+        holder: actor.role == Role::Candidate && actor.id == row.candidate_id,
+        verifier: actor.may_verify(),
+    };
+    // The window matters only to a holder of an editable degree.
+    let window_open = caller.holder
+        && status.is_editable()
+        && persistence::rounds::current(conn, now)?
+            .is_some_and(|round| round.prior_degree_window.check_open(now).is_ok());
+    Ok(status.allowed_actions(caller, window_open))
+}
+
+async fn respond(
+    state: &AppState,
+    actor: Principal,
+    status: StatusCode,
+    row: PriorDegreeRow,
+    lang: Lang,
+) -> Result<HttpResponse, ApiError> {
     let version = row.version;
     let id = row.id;
-    let view = PriorDegreeView::new(row, lang)?;
+    let (row, actions) = state
+        .db(move |conn| {
+            let actions = actions_for(conn, &actor, &row, Utc::now())?;
+            Ok((row, actions))
+        })
+        .await?;
+    let view = PriorDegreeView::new(row, lang, &actions)?;
     let mut builder = HttpResponse::build(status);
     builder.insert_header(etag::etag_header(version));
     if status == StatusCode::CREATED {
@@ -776,6 +811,7 @@ pub async fn create_prior_degree(
     body: ApiJson<NewPriorDegree>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = user.0;
+    let actor = principal.clone();
     let body = body.0;
     let now = Utc::now();
     let fields = check_fields(
@@ -826,7 +862,7 @@ pub async fn create_prior_degree(
             Ok(row)
         })
         .await?;
-    respond(StatusCode::CREATED, row, lang(&req))
+    respond(&state, actor, StatusCode::CREATED, row, lang(&req)).await
 }
 
 /// Lists the prior degrees the caller may see.
@@ -876,19 +912,28 @@ pub async fn list_prior_degrees(
     };
     let (rows, total) = state
         .db(move |conn| {
-            Ok(store::list(
+            let (rows, total) = store::list(
                 conn,
                 &who,
                 status.map(PriorDegreeStatus::as_str),
                 page.offset(),
                 page.per_page,
-            )?)
+            )?;
+            let now = Utc::now();
+            let rows = rows
+                .into_iter()
+                .map(|d| {
+                    let actions = actions_for(conn, &principal, &d.degree, now)?;
+                    Ok((d.degree, actions))
+                })
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            Ok((rows, total))
         })
         .await?;
     let lang = lang(&req);
     let items = rows
         .into_iter()
-        .map(|d| PriorDegreeView::new(d.degree, lang))
+        .map(|(degree, actions)| PriorDegreeView::new(degree, lang, &actions))
         .collect::<Result<_, _>>()?;
     Ok(web::Json(page.wrap(items, total)))
 }
@@ -917,11 +962,12 @@ pub async fn get_prior_degree(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = reader(user.0)?;
+    let actor = principal.clone();
     let id = parse_id(&id)?;
     let degree = state
         .db(move |conn| load_visible(conn, &principal, id, false))
         .await?;
-    respond(StatusCode::OK, degree.degree, lang(&req))
+    respond(&state, actor, StatusCode::OK, degree.degree, lang(&req)).await
 }
 
 /// Modifies a draft or rejected prior degree.
@@ -959,6 +1005,7 @@ pub async fn update_prior_degree(
     body: ApiJson<PriorDegreeChanges>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = user.0;
+    let actor = principal.clone();
     let id = parse_id(&id)?;
     let expected = etag::if_match(&req)?;
     let changes = body.0;
@@ -1028,7 +1075,7 @@ pub async fn update_prior_degree(
             Ok(row)
         })
         .await?;
-    respond(StatusCode::OK, row, lang(&req))
+    respond(&state, actor, StatusCode::OK, row, lang(&req)).await
 }
 
 /// Submits a draft or rejected prior degree for verification.
@@ -1063,6 +1110,7 @@ pub async fn submit_prior_degree(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = user.0;
+    let actor = principal.clone();
     let id = parse_id(&id)?;
     let expected = etag::if_match(&req)?;
     let now = Utc::now();
@@ -1087,7 +1135,7 @@ pub async fn submit_prior_degree(
             Ok(row)
         })
         .await?;
-    respond(StatusCode::OK, row, lang(&req))
+    respond(&state, actor, StatusCode::OK, row, lang(&req)).await
 }
 
 /// Records the verification result of a submitted prior degree.
@@ -1126,6 +1174,7 @@ pub async fn verify_prior_degree(
     body: ApiJson<VerificationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = verifier(user.0)?;
+    let actor = principal.clone();
     let id = parse_id(&id)?;
     let expected = etag::if_match(&req)?;
     let mut checks = FieldChecks::default();
@@ -1148,7 +1197,7 @@ pub async fn verify_prior_degree(
             apply_verification(conn, &principal, &current, result, feedback.as_deref(), now)
         })
         .await?;
-    respond(StatusCode::OK, row, lang(&req))
+    respond(&state, actor, StatusCode::OK, row, lang(&req)).await
 }
 
 /// Records many verification results at once.

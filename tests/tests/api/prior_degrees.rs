@@ -538,6 +538,45 @@ async fn the_window_is_open_one_second_before_closes_at_and_closed_one_second_af
 }
 
 #[tokio::test]
+async fn allowed_actions_say_what_this_caller_can_do_now_by_status_window_and_role() {
+    let w = world().await;
+    let app = &w.app;
+    let draft_id = draft(app, &w.candidate, 1).await;
+    let submitted_id = submitted(app, &w.candidate, 2).await;
+    let actions = |d: &Value| d["allowed_actions"].clone();
+
+    // Window open: the holder may modify and submit the draft; staff may verify
+    // the submitted one, and do nothing to the draft.
+    let d = app.get_as(&w.candidate, &path(&draft_id)).await.json();
+    assert_eq!(actions(&d), json!(["modify", "submit"]));
+    let d = app.get_as(&w.staff, &path(&draft_id)).await.json();
+    assert_eq!(actions(&d), json!([]));
+    let d = app.get_as(&w.staff, &path(&submitted_id)).await.json();
+    assert_eq!(actions(&d), json!(["verify"]));
+    let d = app.get_as(&w.candidate, &path(&submitted_id)).await.json();
+    assert_eq!(actions(&d), json!([]));
+
+    // Window closed: the holder can do nothing now (both would be window.closed),
+    // in the record and in the list; verification is not bound to the window.
+    set_prior_degree_closes_at(app, Utc::now() - TimeDelta::seconds(1));
+    let d = app.get_as(&w.candidate, &path(&draft_id)).await.json();
+    assert_eq!(actions(&d), json!([]), "{d}");
+    let list = app.get_as(&w.candidate, PD).await.json();
+    for item in list["items"].as_array().unwrap() {
+        assert_eq!(actions(item), json!([]), "{item}");
+    }
+    app.post_json_as(
+        &w.candidate,
+        &format!("{}/submit", path(&draft_id)),
+        &json!({}),
+    )
+    .await
+    .assert_problem(422, "window.closed");
+    let d = app.get_as(&w.staff, &path(&submitted_id)).await.json();
+    assert_eq!(actions(&d), json!(["verify"]));
+}
+
+#[tokio::test]
 async fn a_deadline_given_as_a_shanghai_date_closes_at_the_end_of_that_day() {
     let w = world().await;
     let app = &w.app;
