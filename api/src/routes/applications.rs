@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::access::Owner;
 use crate::auth::principal::{CandidateUser, Person, Principal, SignedIn, StaffOrAdmin, forbidden};
 use crate::catalog_cache::CatalogCache;
 use crate::http::etag;
@@ -44,7 +45,6 @@ use crate::http::extract::{lang_of, parse_id};
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::http::problem::{ApiError, FieldProblem, Lang, Msg};
 use crate::routes::catalog::CertificateKindValue;
-use crate::routes::staff::may_manage;
 use crate::state::AppState;
 
 // ---------------------------------------------------------------------------
@@ -472,15 +472,16 @@ fn visible(
         Err(DbError::NotFound) => return Err(not_found()),
         other => other?,
     };
-    let allowed = match principal.role {
-        Role::Candidate => row.candidate_id == principal.id,
-        Role::Staff | Role::Admin => {
-            let (_, _, school) = store::candidate_of(conn, row.candidate_id)?;
-            may_manage(principal, school.as_deref())
-        }
-        _ => false,
+    // A candidate's own record needs no school; anyone else's is judged by it.
+    let school = match principal.role {
+        Role::Candidate => None,
+        _ => store::candidate_of(conn, row.candidate_id)?.2,
     };
-    if allowed { Ok(row) } else { Err(not_found()) }
+    if principal.can_read_application(Owner::new(row.candidate_id, school.as_deref())) {
+        Ok(row)
+    } else {
+        Err(not_found())
+    }
 }
 
 /// The application's round, its catalogue and the candidate's major in it.

@@ -14,13 +14,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::access::Owner;
 use crate::auth::principal::StaffOrAdmin;
 use crate::auth::{password, secret};
 use crate::http::extract::{ApiQuery, read_body_with_limit};
 use crate::http::extract::{lang_of as lang, parse_id};
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::http::problem::{ApiError, FieldProblem, Lang, Msg};
-use crate::routes::staff::may_manage;
 use crate::routes::views::Profile;
 use crate::state::AppState;
 
@@ -174,7 +174,7 @@ pub async fn get_candidate(
                 other => other?,
             };
             if row.role != Role::Candidate.as_str()
-                || !may_manage(&principal, row.school_code.as_deref())
+                || !principal.can_manage_candidate(Owner::new(id, row.school_code.as_deref()))
             {
                 return Err(not_found());
             }

@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{Connection, PgConnection};
 use domain::Violation;
-use domain::account::{Role, Scope};
+use domain::account::Role;
 use domain::catalog::DegreeLevel;
 use domain::certificate_number::{
     CertificateNumber, DeclaredDegree, EducationType, require_regular,
@@ -32,8 +32,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::access::Owner;
 use crate::auth::principal::{
-    CandidateUser, Principal, SignedIn, StaffAdminOrIntegration, forbidden,
+    CandidateUser, Person, Principal, StaffAdminOrIntegration, forbidden,
 };
 use crate::http::etag;
 use crate::http::extract::{ApiJson, ApiQuery, from_json_slice, read_body};
@@ -41,7 +42,6 @@ use crate::http::extract::{lang_of as lang, parse_id};
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::http::problem::{ApiError, FieldChecks, FieldProblem, Lang, Msg};
 use crate::routes::catalog::Level;
-use crate::routes::staff::may_manage;
 use crate::state::AppState;
 
 /// The most rows one batch of verification results may carry.
@@ -493,15 +493,9 @@ fn unprocessable(v: Violation) -> ApiError {
     )
 }
 
-/// Whether `principal` may see a prior degree: its holder, staff of the holder's
-/// school, admins, and service accounts with `verification:write` (which only
-/// reach the verification operations; reads refuse service accounts with 403).
-pub fn may_see(principal: &Principal, degree: &PriorDegreeWithSchool) -> bool {
-    match principal.role {
-        Role::Candidate => degree.degree.candidate_id == principal.id,
-        Role::Integration => principal.has_scope(Scope::VerificationWrite),
-        _ => may_manage(principal, degree.school_code.as_deref()),
-    }
+/// Whose a prior degree is, for the access policy.
+fn owner_of(degree: &PriorDegreeWithSchool) -> Owner<'_> {
+    Owner::new(degree.degree.candidate_id, degree.school_code.as_deref())
 }
 
 /// Loads a prior degree the caller may see (404 otherwise).
@@ -512,7 +506,7 @@ pub fn load_visible(
     lock: bool,
 ) -> Result<PriorDegreeWithSchool, ApiError> {
     match store::find(conn, id, lock) {
-        Ok(d) if may_see(principal, &d) => Ok(d),
+        Ok(d) if principal.can_read_prior_degree(owner_of(&d)) => Ok(d),
         Ok(_) | Err(DbError::NotFound) => Err(not_found()),
         Err(e) => Err(e.into()),
     }
@@ -761,20 +755,6 @@ fn apply_verification(
     Ok(row)
 }
 
-fn verifier(principal: Principal) -> Result<Principal, ApiError> {
-    if principal.role == Role::Integration && !principal.has_scope(Scope::VerificationWrite) {
-        return Err(forbidden());
-    }
-    Ok(principal)
-}
-
-fn reader(principal: Principal) -> Result<Principal, ApiError> {
-    if principal.role == Role::Integration {
-        return Err(forbidden());
-    }
-    Ok(principal)
-}
-
 // ---------------------------------------------------------------------------
 // Handlers
 
@@ -877,12 +857,12 @@ pub async fn create_prior_degree(
 )]
 #[get("/prior-degrees")]
 pub async fn list_prior_degrees(
-    user: SignedIn,
+    user: Person,
     req: HttpRequest,
     state: web::Data<AppState>,
     query: ApiQuery<ListQuery>,
 ) -> Result<web::Json<Paginated<PriorDegreeView>>, ApiError> {
-    let principal = reader(user.0)?;
+    let principal = user.0;
     let query = query.0;
     let page = PageQuery {
         page: query.page,
@@ -956,12 +936,12 @@ pub async fn list_prior_degrees(
 )]
 #[get("/prior-degrees/{id}")]
 pub async fn get_prior_degree(
-    user: SignedIn,
+    user: Person,
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = reader(user.0)?;
+    let principal = user.0;
     let actor = principal.clone();
     let id = parse_id(&id)?;
     let degree = state
@@ -1173,7 +1153,10 @@ pub async fn verify_prior_degree(
     id: web::Path<String>,
     body: ApiJson<VerificationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = verifier(user.0)?;
+    let principal = user.0;
+    if !principal.may_verify() {
+        return Err(forbidden());
+    }
     let actor = principal.clone();
     let id = parse_id(&id)?;
     let expected = etag::if_match(&req)?;
@@ -1231,7 +1214,10 @@ pub async fn verify_prior_degrees_batch(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = verifier(user.0)?;
+    let principal = user.0;
+    if !principal.may_verify() {
+        return Err(forbidden());
+    }
     let mut payload = payload.into_inner();
     let body = read_body(&req, &mut payload).await?;
     let rows = parse_batch(&req, &body)?;
@@ -1470,7 +1456,7 @@ fn apply_batch_row(
     };
     let applied = conn.transaction(|conn| {
         let degree = match store::find_by_certificate_number(conn, number.as_str()) {
-            Ok(d) if may_see(principal, &d) => d.degree,
+            Ok(d) if principal.can_read_prior_degree(owner_of(&d)) => d.degree,
             Ok(_) | Err(DbError::NotFound) => {
                 return Err(ApiError::not_found(Msg::new(
                     format!("没有已登记的学历证书编号 {number}"),
@@ -1527,12 +1513,12 @@ fn apply_batch_row(
 )]
 #[get("/prior-degrees/{id}/history")]
 pub async fn get_prior_degree_history(
-    user: SignedIn,
+    user: Person,
     state: web::Data<AppState>,
     id: web::Path<String>,
     query: ApiQuery<PageQuery>,
 ) -> Result<web::Json<Paginated<HistoryEntry>>, ApiError> {
-    let principal = reader(user.0)?;
+    let principal = user.0;
     let id = parse_id(&id)?;
     let page = query.0.check()?;
     let rows = state
@@ -1574,7 +1560,7 @@ pub async fn prior_degree_for_eligibility(
     ),
     ApiError,
 > {
-    let principal = reader(SignedIn::extract(req).await?.0)?;
+    let principal = Person::extract(req).await?.0;
     let id = Uuid::parse_str(id.trim()).map_err(|_| {
         ApiError::field(
             "prior_degree_id",

@@ -7,7 +7,8 @@ use persistence::accounts;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::principal::{Principal, StaffOrAdmin};
+use crate::access::Owner;
+use crate::auth::principal::StaffOrAdmin;
 use crate::auth::{password, secret};
 use crate::http::problem::{ApiError, Msg};
 use crate::state::AppState;
@@ -20,16 +21,6 @@ pub struct TemporaryPassword {
     pub temporary_password: String,
     /// Always true.
     pub must_change_password: bool,
-}
-
-/// Whether `principal` may act on a candidate of `school`: admins always, staff
-/// only for their own school. Callers answer 404 otherwise (never reveal).
-pub fn may_manage(principal: &Principal, school: Option<&str>) -> bool {
-    match principal.role {
-        Role::Admin => true,
-        Role::Staff => principal.school.is_some() && principal.school.as_deref() == school,
-        _ => false,
-    }
 }
 
 /// Resets a candidate's password to a temporary one (R2: "or by the school office").
@@ -66,7 +57,7 @@ pub async fn reset_candidate_password(
                 other => other?,
             };
             if account.role != Role::Candidate.as_str()
-                || !may_manage(&principal, account.school_code.as_deref())
+                || !principal.can_manage_candidate(Owner::new(id, account.school_code.as_deref()))
             {
                 return Err(not_found());
             }
