@@ -25,7 +25,6 @@ use persistence::history::{self, Change, Entity};
 use persistence::outbox::{self, NotificationKind};
 use persistence::prior_degrees::{
     self as store, CERTIFICATE_NUMBER_KEY, DegreeFields, PriorDegreeRow, PriorDegreeWithSchool,
-    Visibility,
 };
 use persistence::rounds::RoundRecord;
 use serde::{Deserialize, Serialize};
@@ -882,14 +881,8 @@ pub async fn list_prior_degrees(
             )
         })?),
     };
-    let who = match principal.role {
-        Role::Candidate => Visibility::Owner(principal.id),
-        Role::Admin => Visibility::All,
-        _ => match principal.school.clone() {
-            Some(school) => Visibility::School(school),
-            None => return Ok(web::Json(page.wrap(Vec::new(), 0))),
-        },
-    };
+    // Own degrees, the school's, or all (staff without a school: none).
+    let who = principal.visibility();
     let (rows, total) = state
         .db(move |conn| {
             let (rows, total) = store::list(
