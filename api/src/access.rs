@@ -125,6 +125,11 @@ impl Actor {
         self.is_owner(owner) || self.manages(owner.school)
     }
 
+    /// Create an application: candidates, for themselves.
+    pub fn can_apply(&self) -> bool {
+        self.role == Role::Candidate
+    }
+
     /// Change, submit or withdraw an application: its owner only.
     pub fn can_edit_application(&self, owner: Owner<'_>) -> bool {
         self.is_owner(owner)
@@ -157,6 +162,15 @@ impl Actor {
             Role::Admin => Visibility::All,
             Role::Integration if self.has_scope(Scope::VerificationWrite) => Visibility::All,
             Role::Integration => Visibility::Nothing,
+        }
+    }
+
+    /// Which candidates' applications a list shows the actor: [`Actor::visibility`]
+    /// for people; service accounts read no applications.
+    pub fn application_visibility(&self) -> Visibility {
+        match self.role {
+            Role::Integration => Visibility::Nothing,
+            _ => self.visibility(),
         }
     }
 

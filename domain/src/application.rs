@@ -106,6 +106,299 @@ impl ApplicationStatus {
     }
 }
 
+/// What may be done to an application; each is allowed in some statuses only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The owner changes items or the route's evidence.
+    Change,
+    /// The owner submits it (R17).
+    Submit,
+    /// The owner takes a submitted application back to draft.
+    Withdraw,
+    /// Staff send a submitted application back with a reason.
+    Return,
+    /// Staff decide every course (R19).
+    Review,
+}
+
+impl Action {
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Change => ("修改", "changed"),
+            Self::Submit => ("提交", "submitted"),
+            Self::Withdraw => ("撤回", "withdrawn"),
+            Self::Return => ("退回", "returned"),
+            Self::Review => ("审核", "reviewed"),
+        }
+    }
+}
+
+impl ApplicationStatus {
+    /// Whether `action` is allowed in this status: change and submit while draft or
+    /// returned, withdraw, return and review while submitted.
+    pub fn allows(self, action: Action) -> bool {
+        match action {
+            Action::Change | Action::Submit => self.is_editable(),
+            Action::Withdraw | Action::Return | Action::Review => self == Self::Submitted,
+        }
+    }
+
+    /// [`ApplicationStatus::allows`], or the `state.conflict` that says why not.
+    pub fn check(self, action: Action) -> Result<(), Violation> {
+        if self.allows(action) {
+            Ok(())
+        } else {
+            let (zh, en) = action.words();
+            Err(state_conflict(self, zh, en))
+        }
+    }
+}
+
+/// How an application certifies its courses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// 学历证书课程认证: by the candidate's effective prior degree (R7–R12).
+    Degree,
+    /// 非学历证书课程认证: by an NCRE or CET certificate (R13–R15).
+    Certificate,
+}
+
+impl Kind {
+    /// The stored and API value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Degree => "degree",
+            Self::Certificate => "certificate",
+        }
+    }
+
+    /// Parses the stored value.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Degree, Self::Certificate]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+
+    /// Chinese label.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Self::Degree => "学历证书课程认证",
+            Self::Certificate => "非学历证书课程认证",
+        }
+    }
+}
+
+/// One item as a request gives it: scores as a list, as text, or both (which must
+/// then agree).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemDraft {
+    /// The course code as given.
+    pub course_code: String,
+    /// The learned course name, if given.
+    pub learned_course_name: Option<String>,
+    /// The scores as a list.
+    pub scores: Option<Vec<i64>>,
+    /// The scores as text (`60;65;70`).
+    pub score_text: Option<String>,
+}
+
+impl ItemDraft {
+    /// The item as [`assess`] reads it (the list wins when both forms are given).
+    pub fn input(&self) -> ItemInput<'_> {
+        ItemInput {
+            course_code: &self.course_code,
+            learned_course_name: self.learned_course_name.as_deref(),
+            scores: match (&self.scores, &self.score_text) {
+                (Some(list), _) => ScoreInput::List(list),
+                (None, Some(text)) => ScoreInput::Text(text),
+                (None, None) => ScoreInput::Missing,
+            },
+        }
+    }
+}
+
+/// Both score forms given and different: `score.conflict` on `score_text`.
+pub fn score_conflicts(items: &[ItemDraft]) -> Vec<ItemProblem> {
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(index, item)| {
+            let (Some(list), Some(text)) = (&item.scores, &item.score_text) else {
+                return None;
+            };
+            let joined = list
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(";");
+            let normalised: String = text.split(';').map(str::trim).collect::<Vec<_>>().join(";");
+            (joined != normalised.trim()).then(|| ItemProblem {
+                index,
+                field: ItemField::ScoreText,
+                violation: Violation::new(
+                    "score.conflict",
+                    format!(
+                        "scores（{joined}）与 score_text（{}）不一致，只填一种即可",
+                        text.trim()
+                    ),
+                    format!(
+                        "scores ({joined}) and score_text ({}) differ; give one of them",
+                        text.trim()
+                    ),
+                ),
+            })
+        })
+        .collect()
+}
+
+/// A certificate's number and date as given: the number trimmed (1–40 characters)
+/// and a date not after `today`, or every problem by field (`number`, `obtained_on`).
+pub fn check_certificate(
+    number: &str,
+    obtained_on: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+) -> Result<String, Vec<(&'static str, Violation)>> {
+    let number = number.trim();
+    let chars = number.chars().count();
+    let mut problems = Vec::new();
+    if chars == 0 || chars > 40 {
+        problems.push((
+            "number",
+            Violation::new(
+                "certificate.number",
+                "证书编号须为1到40个字符",
+                "the certificate number is 1 to 40 characters",
+            ),
+        ));
+    }
+    if obtained_on > today {
+        problems.push((
+            "obtained_on",
+            Violation::new(
+                "certificate.obtained_on",
+                "取得证书日期不能晚于今天",
+                "the date the certificate was obtained cannot be in the future",
+            ),
+        ));
+    }
+    if problems.is_empty() {
+        Ok(number.to_owned())
+    } else {
+        Err(problems)
+    }
+}
+
+/// One course's decision as a reviewer gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewChoice {
+    /// The course code as given.
+    pub course_code: String,
+    /// Approved or rejected.
+    pub decision: Decision,
+    /// Why (required for a rejection), up to 1000 characters.
+    pub reason: Option<String>,
+}
+
+impl ReviewChoice {
+    /// The code, trimmed.
+    pub fn code(&self) -> &str {
+        self.course_code.trim()
+    }
+
+    /// The reason, trimmed; none when blank.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+    }
+}
+
+/// A review of an application whose courses are `courses` (R19): every course
+/// decided exactly once, nothing else, a rejection with a reason, reasons at most
+/// 1000 characters. Every problem with its JSON path (`items[1].reason`).
+pub fn check_review(courses: &[&str], choices: &[ReviewChoice]) -> Vec<(String, Violation)> {
+    let mut problems = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, choice) in choices.iter().enumerate() {
+        let code = choice.code();
+        if !courses.contains(&code) {
+            problems.push((
+                format!("items[{i}].course_code"),
+                Violation::new(
+                    "review.unknown_course",
+                    format!("课程 {code} 不在该申请中"),
+                    format!("course {code} is not in this application"),
+                ),
+            ));
+        } else if seen.contains(&code) {
+            problems.push((
+                format!("items[{i}].course_code"),
+                Violation::new(
+                    "review.duplicate",
+                    format!("课程 {code} 的审核结果给了不止一次"),
+                    format!("course {code} is decided more than once"),
+                ),
+            ));
+        }
+        seen.push(code);
+        let reason = choice.reason().unwrap_or("");
+        if choice.decision == Decision::Rejected && reason.is_empty() {
+            problems.push((
+                format!("items[{i}].reason"),
+                Violation::new(
+                    "review.reason_required",
+                    "不通过的课程须填写原因",
+                    "a rejected course needs a reason",
+                ),
+            ));
+        }
+        if reason.chars().count() > 1000 {
+            problems.push((
+                format!("items[{i}].reason"),
+                Violation::new(
+                    "reason.length",
+                    "原因不能超过1000个字符",
+                    "the reason is at most 1000 characters",
+                ),
+            ));
+        }
+    }
+    let undecided: Vec<&str> = courses
+        .iter()
+        .copied()
+        .filter(|c| !seen.contains(c))
+        .collect();
+    if !undecided.is_empty() {
+        let list = undecided.join(", ");
+        problems.push((
+            "items".to_owned(),
+            Violation::new(
+                "review.incomplete",
+                format!("每门课程都须给出审核结果，缺少：{list}"),
+                format!("every course needs a decision; missing: {list}"),
+            ),
+        ));
+    }
+    problems
+}
+
+/// A reason for sending an application back: trimmed, 1–1000 characters
+/// (`reason.length`).
+pub fn check_return_reason(reason: &str) -> Result<String, Violation> {
+    let reason = reason.trim();
+    let chars = reason.chars().count();
+    if chars == 0 || chars > 1000 {
+        Err(Violation::new(
+            "reason.length",
+            "退回原因须为1到1000个字符",
+            "the reason is 1 to 1000 characters",
+        ))
+    } else {
+        Ok(reason.to_owned())
+    }
+}
+
 /// Something an application's status does not allow.
 pub fn state_conflict(status: ApplicationStatus, action_zh: &str, action_en: &str) -> Violation {
     Violation::new(
@@ -548,6 +841,111 @@ mod tests {
 
     fn codes(list: &[CourseCode]) -> Vec<&str> {
         list.iter().map(CourseCode::as_str).collect()
+    }
+
+    #[test]
+    fn each_action_is_allowed_in_its_statuses_only() {
+        use ApplicationStatus::*;
+        for status in ApplicationStatus::ALL {
+            assert_eq!(
+                status.allows(Action::Change),
+                matches!(status, Draft | Returned)
+            );
+            assert_eq!(
+                status.allows(Action::Submit),
+                matches!(status, Draft | Returned)
+            );
+            for action in [Action::Withdraw, Action::Return, Action::Review] {
+                assert_eq!(
+                    status.allows(action),
+                    status == Submitted,
+                    "{status:?} {action:?}"
+                );
+            }
+        }
+        let refused = Approved.check(Action::Withdraw).unwrap_err();
+        assert_eq!(refused.code, "state.conflict");
+        assert!(refused.zh.contains("已通过") && refused.zh.contains("撤回"));
+        assert!(refused.en.ends_with("cannot be withdrawn"));
+    }
+
+    #[test]
+    fn both_score_forms_must_agree_after_trimming() {
+        let draft = |scores: Option<Vec<i64>>, text: Option<&str>| ItemDraft {
+            course_code: "00015".into(),
+            learned_course_name: None,
+            scores,
+            score_text: text.map(str::to_owned),
+        };
+        let items = [
+            draft(Some(vec![60, 65, 70]), Some(" 60; 65 ;70 ")),
+            draft(Some(vec![60, 65]), Some("60;65;70")),
+            draft(None, Some("60;65")),
+            draft(Some(vec![60]), None),
+        ];
+        let problems = score_conflicts(&items);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].index, 1);
+        assert_eq!(problems[0].field.path(1), "items[1].score_text");
+        assert_eq!(problems[0].violation.code, "score.conflict");
+        assert!(matches!(items[0].input().scores, ScoreInput::List(_)));
+    }
+
+    #[test]
+    fn a_certificate_number_is_trimmed_and_its_date_not_in_the_future() {
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2026, 6, d).unwrap();
+        assert_eq!(check_certificate("  A1 ", day(1), day(1)).unwrap(), "A1");
+        let problems = check_certificate(" ", day(2), day(1)).unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.0).collect();
+        assert_eq!(fields, ["number", "obtained_on"]);
+        assert!(check_certificate(&"x".repeat(41), day(1), day(1)).is_err());
+        assert!(check_certificate(&"证".repeat(40), day(1), day(1)).is_ok());
+    }
+
+    #[test]
+    fn a_review_decides_every_course_once_and_gives_reasons_for_rejections() {
+        let choice = |code: &str, decision, reason: Option<&str>| ReviewChoice {
+            course_code: code.into(),
+            decision,
+            reason: reason.map(str::to_owned),
+        };
+        let courses = ["03708", "03709", "00015"];
+        let good = [
+            choice(" 03708 ", Decision::Approved, None),
+            choice("03709", Decision::Approved, Some("  ")),
+            choice("00015", Decision::Rejected, Some("成绩不符")),
+        ];
+        assert!(check_review(&courses, &good).is_empty());
+        assert_eq!(good[1].reason(), None);
+        let bad = [
+            choice("03708", Decision::Approved, None),
+            choice("03708", Decision::Rejected, Some(" ")),
+            choice("99999", Decision::Approved, Some(&"长".repeat(1001))),
+        ];
+        let got: Vec<(String, &str)> = check_review(&courses, &bad)
+            .into_iter()
+            .map(|(f, v)| (f, v.code))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("items[1].course_code".to_owned(), "review.duplicate"),
+                ("items[1].reason".to_owned(), "review.reason_required"),
+                ("items[2].course_code".to_owned(), "review.unknown_course"),
+                ("items[2].reason".to_owned(), "reason.length"),
+                ("items".to_owned(), "review.incomplete"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_return_reason_is_trimmed_and_one_to_a_thousand_characters() {
+        assert_eq!(check_return_reason("  请核对  ").unwrap(), "请核对");
+        assert_eq!(check_return_reason(" ").unwrap_err().code, "reason.length");
+        assert!(check_return_reason(&"长".repeat(1000)).is_ok());
+        assert!(check_return_reason(&"长".repeat(1001)).is_err());
+        assert_eq!(Kind::parse("certificate"), Some(Kind::Certificate));
+        assert_eq!(Kind::parse("other"), None);
     }
 
     #[test]

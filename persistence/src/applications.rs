@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::DbError;
 use crate::schema::{accounts, application_items, certification_applications, prior_degrees};
+use crate::visibility::Visibility;
 
 /// The unique index that keeps one live claim per candidate and course.
 pub const LIVE_COURSE_KEY: &str = "application_items_live_course_key";
@@ -470,10 +471,6 @@ pub fn decide_item(
 /// What a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
-    /// Only this candidate's.
-    pub candidate_id: Option<Uuid>,
-    /// Only candidates of this school (staff scope).
-    pub scope_school: Option<String>,
     /// Filter: status.
     pub status: Option<String>,
     /// Filter: round.
@@ -516,9 +513,11 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
-/// One page of applications matching `filter`, newest first, and the total.
+/// One page of the applications `visibility` lets through matching `filter`, newest
+/// first, and the total.
 pub fn list(
     conn: &mut PgConnection,
+    visibility: &Visibility,
     filter: &ListFilter,
     offset: i64,
     limit: i64,
@@ -529,11 +528,14 @@ pub fn list(
                 accounts::table.on(accounts::id.eq(certification_applications::candidate_id)),
             )
             .into_boxed();
-        if let Some(id) = filter.candidate_id {
-            query = query.filter(certification_applications::candidate_id.eq(id));
-        }
-        if let Some(school) = &filter.scope_school {
-            query = query.filter(accounts::school_code.eq(school.clone()));
+        match visibility {
+            Visibility::Owner(id) => {
+                query = query.filter(certification_applications::candidate_id.eq(*id));
+            }
+            Visibility::School(school) => {
+                query = query.filter(accounts::school_code.eq(school.clone()));
+            }
+            Visibility::All | Visibility::Nothing => {}
         }
         if let Some(status) = &filter.status {
             query = query.filter(certification_applications::status.eq(status.clone()));
@@ -557,6 +559,9 @@ pub fn list(
         }
         query
     };
+    if visibility.is_nothing() {
+        return Ok((Vec::new(), 0));
+    }
     let total: i64 = build().select(count_star()).first(conn)?;
     let rows: Vec<(ApplicationRow, String, Option<String>, Option<String>)> = build()
         .order(certification_applications::id.desc())

@@ -6,9 +6,11 @@
 //! with its history and outbox rows ([`audit`]) inside it. They return domain
 //! values or a [`Refusal`]; the HTTP layer renders a refusal as problem+json.
 
+pub mod applications;
 pub mod audit;
 pub mod decisions;
 mod refusal;
+pub mod reviews;
 
 pub use refusal::Refusal;
 
