@@ -52,6 +52,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::course::{ENGLISH_II_SCORE_TERMS, shorten};
+use crate::csv;
 use crate::score::{DEFAULT_PASS_MARK, MAX_SCORE, ScoreRequirement};
 use crate::{CourseCode, Violation};
 
@@ -1057,96 +1058,6 @@ const RULES_CSV_COLUMNS: [&str; 8] = [
     "prior_majors",
 ];
 
-fn csv_format(zh: impl Into<String>, en: impl Into<String>) -> Violation {
-    Violation::new("csv.format", zh, en)
-}
-
-/// A CSV record with its row number.
-type CsvRecord = (usize, Vec<String>);
-
-/// Splits RFC 4180 CSV into records: an optional UTF-8 BOM, CRLF or LF line ends,
-/// `"`-quoted fields with `""` for a quote. Gives each record its row number (the
-/// header is row 1; blank lines count as rows, and are left out).
-fn csv_records(text: &str) -> Result<Vec<CsvRecord>, (String, Violation)> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut records = Vec::new();
-    let mut record: Vec<String> = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false; // the current field was quoted
-    let mut in_quotes = false;
-    let mut row = 1;
-    let mut chars = text.chars().peekable();
-    let mut end_record =
-        |record: &mut Vec<String>, field: &mut String, quoted: bool, row: usize| {
-            let blank = record.is_empty() && field.is_empty() && !quoted;
-            record.push(std::mem::take(field));
-            let record = std::mem::take(record);
-            if !blank {
-                records.push((row, record));
-            }
-        };
-    while let Some(c) = chars.next() {
-        if in_quotes {
-            if c == '"' {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    field.push('"');
-                } else {
-                    in_quotes = false;
-                }
-            } else {
-                field.push(c);
-            }
-            continue;
-        }
-        match c {
-            ',' => {
-                record.push(std::mem::take(&mut field));
-                quoted = false;
-            }
-            '\r' | '\n' => {
-                if c == '\r' && chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                end_record(&mut record, &mut field, quoted, row);
-                quoted = false;
-                row += 1;
-            }
-            '"' if field.is_empty() && !quoted => {
-                quoted = true;
-                in_quotes = true;
-            }
-            _ if quoted => {
-                return Err((
-                    format!("row {row}"),
-                    csv_format(
-                        "引号结束后、逗号之前出现了其他字符",
-                        "characters after a closing quote (before the next comma)",
-                    ),
-                ));
-            }
-            '"' => {
-                return Err((
-                    format!("row {row}"),
-                    csv_format(
-                        "未加引号的单元格中出现了引号；含引号的单元格须整体加引号，并把引号写成两个（\"\"）",
-                        "a quote inside an unquoted cell: quote the whole cell and double the quote (\"\")",
-                    ),
-                ));
-            }
-            _ => field.push(c),
-        }
-    }
-    if in_quotes {
-        return Err((
-            format!("row {row}"),
-            csv_format("引号未闭合", "a quoted cell is not closed"),
-        ));
-    }
-    end_record(&mut record, &mut field, quoted, row);
-    Ok(records)
-}
-
 /// Splits a list cell on `|`, trimming, dropping blanks.
 fn list_cell(cell: &str) -> Vec<String> {
     cell.split('|')
@@ -1166,8 +1077,9 @@ fn list_cell(cell: &str) -> Vec<String> {
 /// evidence cells stay blank. R10–R12 are checked per row. Every problem is reported,
 /// located as `row 3, column score_terms`.
 pub fn parse_rules_csv_rows(text: &str) -> Result<Vec<(usize, DegreeRule)>, Problems> {
-    let records = csv_records(text).map_err(|p| vec![p])?;
-    let Some(((_, header), rows)) = records.split_first() else {
+    let records =
+        csv::records(text).map_err(|e| vec![(format!("row {}", e.row), e.kind.violation())])?;
+    let Some((header, rows)) = records.split_first() else {
         return Err(vec![(
             "row 1".into(),
             Violation::new(
@@ -1179,6 +1091,7 @@ pub fn parse_rules_csv_rows(text: &str) -> Result<Vec<(usize, DegreeRule)>, Prob
     };
     let mut problems: Problems = Vec::new();
     let mut columns: HashMap<&str, usize> = HashMap::new();
+    let header = &header.cells;
     for (i, name) in header.iter().enumerate() {
         let name = name.trim();
         let known = RULES_CSV_COLUMNS.contains(&name) || name == "id";
@@ -1216,12 +1129,13 @@ pub fn parse_rules_csv_rows(text: &str) -> Result<Vec<(usize, DegreeRule)>, Prob
     }
 
     let mut rules = Vec::new();
-    for (row, cells) in rows {
+    for csv::Record { row, cells } in rows {
         let row = *row;
         if cells.len() != header.len() {
             problems.push((
                 format!("row {row}"),
-                csv_format(
+                Violation::new(
+                    "csv.format",
                     format!("该行有{}个单元格，表头有{}列", cells.len(), header.len()),
                     format!(
                         "this row has {} cells, the header {} columns",
@@ -1842,6 +1756,22 @@ mod tests {
         assert_eq!(codes(&after), ["csv.format"]);
     }
 
+    #[test]
+    fn a_quoting_error_is_located_by_row_and_its_message_does_not_repeat_it() {
+        let text =
+            format!("{RULES_CSV_HEADER}\n100701,03708,none,,,,,\n100701,03708,none,a\"b,,,,\n");
+        let problems = parse_rules_csv(&text).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        let (at, v) = &problems[0];
+        assert_eq!(at, "row 3");
+        assert_eq!(v.code, "csv.format");
+        assert!(
+            v.en.starts_with("a quote inside an unquoted cell"),
+            "{}",
+            v.en
+        );
+    }
+
     fn cell() -> impl Strategy<Value = String> {
         "[a-z0-9,\"\r\n 药学|]{0,12}"
     }
@@ -1854,9 +1784,9 @@ mod tests {
                 .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
                 .collect();
             let text = format!("{}\r\n", line.join(","));
-            let records = csv_records(&text).unwrap();
+            let records = csv::records(&text).unwrap();
             prop_assert_eq!(records.len(), 1);
-            prop_assert_eq!(&records[0].1, &cells);
+            prop_assert_eq!(&records[0].cells, &cells);
         }
 
         #[test]

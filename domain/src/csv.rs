@@ -1,8 +1,9 @@
 //! RFC 4180 CSV as spreadsheets write it: an optional UTF-8 BOM, CRLF or LF line
 //! ends, `"`-quoted cells with `""` for a quote (quoted cells may span lines).
 //!
-//! The same dialect as the annex-table import in [`crate::catalog`] (whose private
-//! parser predates this module and behaves the same way).
+//! The one CSV parser of the project: the annex-table import in [`crate::catalog`],
+//! the candidate import in [`crate::candidate_import`] and the batch of
+//! verification results in the API all split their files with [`records`].
 
 use crate::Violation;
 
@@ -20,13 +21,51 @@ pub struct Record {
 pub struct CsvError {
     /// The row where the problem is.
     pub row: usize,
-    /// What is wrong (`csv.format`).
+    /// What kind of problem it is.
+    pub kind: CsvErrorKind,
+    /// What is wrong (`csv.format`), the message naming the row (`row 3: …`).
     pub violation: Violation,
 }
 
-fn format_error(row: usize, zh: &str, en: &str) -> CsvError {
+/// The ways quoting can be broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvErrorKind {
+    /// A quoted cell is not closed before the end of the file.
+    UnclosedQuote,
+    /// Characters follow a closing quote before the next comma or line end.
+    TextAfterClosingQuote,
+    /// A quote inside a cell that does not start with one.
+    QuoteInUnquotedCell,
+}
+
+impl CsvErrorKind {
+    fn messages(self) -> (&'static str, &'static str) {
+        match self {
+            Self::UnclosedQuote => ("引号未闭合", "a quoted cell is not closed"),
+            Self::TextAfterClosingQuote => (
+                "引号结束后、逗号之前出现了其他字符",
+                "characters after a closing quote (before the next comma)",
+            ),
+            Self::QuoteInUnquotedCell => (
+                "未加引号的单元格中出现了引号；含引号的单元格须整体加引号，并把引号写成两个（\"\"）",
+                "a quote inside an unquoted cell: quote the whole cell and double the quote (\"\")",
+            ),
+        }
+    }
+
+    /// The problem as a `csv.format` violation whose message does not name the row,
+    /// for callers that report the row in a location of their own.
+    pub fn violation(self) -> Violation {
+        let (zh, en) = self.messages();
+        Violation::new("csv.format", zh, en)
+    }
+}
+
+fn format_error(row: usize, kind: CsvErrorKind) -> CsvError {
+    let (zh, en) = kind.messages();
     CsvError {
         row,
+        kind,
         violation: Violation::new(
             "csv.format",
             format!("第 {row} 行：{zh}"),
@@ -84,29 +123,13 @@ pub fn records(text: &str) -> Result<Vec<Record>, CsvError> {
                 quoted = true;
                 in_quotes = true;
             }
-            _ if quoted => {
-                return Err(format_error(
-                    row,
-                    "引号结束后、逗号之前出现了其他字符",
-                    "characters after a closing quote (before the next comma)",
-                ));
-            }
-            '"' => {
-                return Err(format_error(
-                    row,
-                    "未加引号的单元格中出现了引号；含引号的单元格须整体加引号，并把引号写成两个（\"\"）",
-                    "a quote inside an unquoted cell: quote the whole cell and double the quote (\"\")",
-                ));
-            }
+            _ if quoted => return Err(format_error(row, CsvErrorKind::TextAfterClosingQuote)),
+            '"' => return Err(format_error(row, CsvErrorKind::QuoteInUnquotedCell)),
             _ => cell.push(c),
         }
     }
     if in_quotes {
-        return Err(format_error(
-            row,
-            "引号未闭合",
-            "a quoted cell is not closed",
-        ));
+        return Err(format_error(row, CsvErrorKind::UnclosedQuote));
     }
     end_record(&mut cells, &mut cell, quoted, row);
     Ok(records)
@@ -164,6 +187,22 @@ mod tests {
             let e = records(text).unwrap_err();
             assert_eq!(e.row, row, "{text:?}");
             assert_eq!(e.violation.code, "csv.format");
+        }
+    }
+
+    #[test]
+    fn the_kind_tells_the_problem_and_gives_it_without_the_row() {
+        for (text, kind) in [
+            ("a\n\"open", CsvErrorKind::UnclosedQuote),
+            ("a\nx\"y\n", CsvErrorKind::QuoteInUnquotedCell),
+            ("a\nb\n\"q\"z\n", CsvErrorKind::TextAfterClosingQuote),
+        ] {
+            let e = records(text).unwrap_err();
+            assert_eq!(e.kind, kind, "{text:?}");
+            let bare = e.kind.violation();
+            assert_eq!(bare.code, "csv.format");
+            assert_eq!(e.violation.en, format!("row {}: {}", e.row, bare.en));
+            assert_eq!(e.violation.zh, format!("第 {} 行：{}", e.row, bare.zh));
         }
     }
 }

@@ -1320,48 +1320,16 @@ fn parse_batch(req: &HttpRequest, body: &[u8]) -> Result<Vec<ParsedRow>, ApiErro
     Ok(rows)
 }
 
-/// Splits CSV text into records (RFC 4180: quoted fields, doubled quotes, CRLF or LF).
-fn split_csv(text: &str) -> Vec<Vec<String>> {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.trim_start_matches('\u{feff}').chars().peekable();
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    field.push('"');
-                    chars.next();
-                }
-                '"' => quoted = false,
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' => quoted = true,
-            ',' => record.push(std::mem::take(&mut field)),
-            '\r' => {}
-            '\n' => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-            }
-            _ => field.push(c),
-        }
-    }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        records.push(record);
-    }
-    records
-        .into_iter()
-        .filter(|r| !(r.len() == 1 && r[0].trim().is_empty()))
-        .collect()
-}
-
+/// Reads the CSV form of a batch (split by [`domain::csv::records`]). Broken quoting
+/// refuses the whole batch, naming the row (422 `csv.format`); a line of only spaces
+/// counts as blank.
 fn csv_rows(text: &str) -> Result<Vec<ParsedRow>, ApiError> {
-    let mut records = split_csv(text).into_iter();
+    let records = domain::csv::records(text)
+        .map_err(|e| ApiError::field(format!("row {}", e.row), e.violation))?;
+    let mut records = records
+        .into_iter()
+        .map(|r| r.cells)
+        .filter(|cells| !(cells.len() == 1 && cells[0].trim().is_empty()));
     let header: Vec<String> = records
         .next()
         .unwrap_or_default()
@@ -1581,15 +1549,50 @@ mod tests {
 
     #[test]
     fn csv_splits_quoted_fields_and_crlf() {
-        let rows = split_csv("\u{feff}a,b,c\r\n1,\"x, \"\"y\"\"\",\n\n2,z,\"多\n行\"\n");
+        let rows = csv_rows(
+            "\u{feff}certificate_number,result,feedback\r\n1,rejected,\"x, \"\"y\"\"\"\r\n\n  \n2,effective,\n3,rejected,\"多\n行\"\n",
+        )
+        .unwrap();
+        let rows: Vec<(&str, &str, Option<&str>)> = rows
+            .iter()
+            .map(|r| {
+                let r = r.as_ref().unwrap();
+                (&*r.certificate_number, &*r.result, r.feedback.as_deref())
+            })
+            .collect();
         assert_eq!(
             rows,
-            vec![
-                vec!["a", "b", "c"],
-                vec!["1", "x, \"y\"", ""],
-                vec!["2", "z", "多\n行"],
+            [
+                ("1", "rejected", Some("x, \"y\"")),
+                ("2", "effective", None),
+                ("3", "rejected", Some("多\n行")),
             ]
         );
+    }
+
+    #[test]
+    fn broken_csv_quoting_is_refused_naming_the_row() {
+        for (text, row) in [
+            (
+                "certificate_number,result\n1,effective\n2,rej\"ected\n",
+                "row 3",
+            ),
+            ("certificate_number,result\n1,\"effective\"x\n", "row 2"),
+            ("certificate_number,result\n\n1,\"effective\n", "row 3"),
+        ] {
+            let problem = csv_rows(text).unwrap_err();
+            let problem = problem.problem();
+            assert_eq!(problem.status, StatusCode::UNPROCESSABLE_ENTITY, "{text:?}");
+            assert_eq!(problem.code, "csv.format", "{text:?}");
+            assert_eq!(problem.errors[0].field, row, "{text:?}");
+            assert!(
+                problem.errors[0]
+                    .message
+                    .en
+                    .starts_with(&format!("{row}: ")),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
