@@ -54,6 +54,21 @@ impl EducationType {
         }
     }
 
+    /// The stored and API value: `regular`, `adult`, `self_study`, `online`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Regular => "regular",
+            Self::Adult => "adult",
+            Self::SelfStudy => "self_study",
+            Self::Online => "online",
+        }
+    }
+
+    /// The value stored as `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
     /// The digit this type has at position 6 of an 18-digit certificate number.
     pub fn digit(self) -> char {
         match self {

@@ -276,15 +276,7 @@ pub fn parse_education_type(text: &str) -> Result<EducationType, Violation> {
     let text = text.trim();
     EducationType::ALL
         .into_iter()
-        .find(|t| {
-            let value = match t {
-                EducationType::Regular => "regular",
-                EducationType::Adult => "adult",
-                EducationType::SelfStudy => "self_study",
-                EducationType::Online => "online",
-            };
-            text == value || text == t.label_zh()
-        })
+        .find(|t| text == t.as_str() || text == t.label_zh())
         .ok_or_else(|| {
             Violation::new(
                 "education_type.unknown",

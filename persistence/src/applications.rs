@@ -8,7 +8,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use domain::application::ApplicationStatus;
+use domain::application::{ApplicationStatus, Kind};
+use domain::catalog::{CertificateKind, DegreeLevel};
+use domain::certificate_number::EducationType;
+use domain::prior_degree::PriorDegreeStatus;
 use uuid::Uuid;
 
 use crate::DbError;
@@ -32,11 +35,13 @@ pub struct ApplicationRow {
     /// The candidate's self-study major when the application was made.
     pub major_code: String,
     /// `degree` or `certificate`.
-    pub kind: String,
+    #[diesel(deserialize_as = crate::enums::Stored<Kind>)]
+    pub kind: Kind,
     /// The prior degree (degree route).
     pub prior_degree_id: Option<Uuid>,
     /// `ncre1`, `ncre2`, `cet4`, `cet6` (certificate route).
-    pub certificate_kind: Option<String>,
+    #[diesel(deserialize_as = crate::enums::StoredOpt<CertificateKind>)]
+    pub certificate_kind: Option<CertificateKind>,
     /// The certificate's number.
     pub certificate_number: Option<String>,
     /// When the certificate was obtained.
@@ -104,17 +109,20 @@ pub struct NewApplication {
     /// The candidate's major.
     pub major_code: String,
     /// `degree` or `certificate`.
-    pub kind: String,
+    #[diesel(serialize_as = crate::enums::Stored<Kind>)]
+    pub kind: Kind,
     /// Degree route.
     pub prior_degree_id: Option<Uuid>,
     /// Certificate route.
-    pub certificate_kind: Option<String>,
+    #[diesel(serialize_as = crate::enums::StoredOpt<CertificateKind>)]
+    pub certificate_kind: Option<CertificateKind>,
     /// Certificate route.
     pub certificate_number: Option<String>,
     /// Certificate route.
     pub certificate_obtained_on: Option<NaiveDate>,
     /// Always `draft` on creation.
-    pub status: String,
+    #[diesel(serialize_as = crate::enums::Stored<ApplicationStatus>)]
+    pub status: ApplicationStatus,
 }
 
 /// A checked item to store.
@@ -136,7 +144,7 @@ pub struct NewItem {
 #[derive(Debug, Clone)]
 pub struct CertificateFacts {
     /// `ncre1`, `ncre2`, `cet4`, `cet6`.
-    pub kind: String,
+    pub kind: CertificateKind,
     /// Its number.
     pub number: String,
     /// When obtained.
@@ -153,13 +161,16 @@ pub struct PriorDegreeFactsRow {
     /// Owner.
     pub candidate_id: Uuid,
     /// Status; only `effective` counts (R5, R7).
-    pub status: String,
+    #[diesel(deserialize_as = crate::enums::Stored<PriorDegreeStatus>)]
+    pub status: PriorDegreeStatus,
     /// `associate` or `bachelor`.
-    pub level: String,
+    #[diesel(deserialize_as = crate::enums::Stored<DegreeLevel>)]
+    pub level: DegreeLevel,
     /// Major name on the certificate.
     pub major_name: String,
     /// `regular`, `adult`, `self_study`, `online`.
-    pub education_type: String,
+    #[diesel(deserialize_as = crate::enums::Stored<EducationType>)]
+    pub education_type: EducationType,
     /// When verified.
     pub verified_at: Option<DateTime<Utc>>,
 }
@@ -197,7 +208,7 @@ pub fn insert(
     items: &[NewItem],
 ) -> Result<ApplicationRow, DbError> {
     diesel::insert_into(certification_applications::table)
-        .values(new)
+        .values(new.clone())
         .execute(conn)?;
     insert_items(conn, new.id, new.candidate_id, items)?;
     get(conn, new.id)
@@ -342,7 +353,8 @@ pub fn update_route(
     diesel::update(certification_applications::table.find(id))
         .set((
             certification_applications::prior_degree_id.eq(prior_degree_id),
-            certification_applications::certificate_kind.eq(certificate.map(|c| &c.kind)),
+            certification_applications::certificate_kind
+                .eq(crate::enums::StoredOpt(certificate.map(|c| c.kind))),
             certification_applications::certificate_number.eq(certificate.map(|c| &c.number)),
             certification_applications::certificate_obtained_on
                 .eq(certificate.map(|c| c.obtained_on)),

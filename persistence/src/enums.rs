@@ -124,4 +124,13 @@ macro_rules! stored_enum {
 
 stored_enum! {
     domain::application::ApplicationStatus => |v| v.as_str(), domain::application::ApplicationStatus::parse;
+    domain::application::Kind => |v| v.as_str(), domain::application::Kind::parse;
+    domain::catalog::CertificateKind => |v| v.as_str(),
+        |s| domain::catalog::CertificateKind::ALL.into_iter().find(|k| k.as_str() == s);
+    domain::prior_degree::PriorDegreeStatus => |v| v.as_str(), domain::prior_degree::PriorDegreeStatus::parse;
+    domain::catalog::DegreeLevel => |v| v.label_en(),
+        |s| [domain::catalog::DegreeLevel::Associate, domain::catalog::DegreeLevel::Bachelor]
+            .into_iter()
+            .find(|l| l.label_en() == s);
+    domain::certificate_number::EducationType => |v| v.as_str(), domain::certificate_number::EducationType::parse;
 }

@@ -6,7 +6,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use domain::catalog::DegreeLevel;
+use domain::certificate_number::EducationType;
+use domain::prior_degree::PriorDegreeStatus;
+
 use crate::DbError;
+use crate::enums::Stored;
 use crate::schema::{accounts, prior_degrees};
 
 /// The unique index that gives a certificate number to at most one record.
@@ -24,7 +29,8 @@ pub struct PriorDegreeRow {
     /// The round it was created in.
     pub round_id: Uuid,
     /// `draft`, `submitted`, `effective` or `rejected`.
-    pub status: String,
+    #[diesel(deserialize_as = Stored<PriorDegreeStatus>, serialize_as = Stored<PriorDegreeStatus>)]
+    pub status: PriorDegreeStatus,
     /// 17 or 18 digits.
     pub certificate_number: String,
     /// Issuing school.
@@ -32,9 +38,11 @@ pub struct PriorDegreeRow {
     /// Major on the certificate.
     pub major_name: String,
     /// `associate` or `bachelor`.
-    pub level: String,
+    #[diesel(deserialize_as = Stored<DegreeLevel>, serialize_as = Stored<DegreeLevel>)]
+    pub level: DegreeLevel,
     /// `regular`, `adult`, `self_study` or `online`.
-    pub education_type: String,
+    #[diesel(deserialize_as = Stored<EducationType>, serialize_as = Stored<EducationType>)]
+    pub education_type: EducationType,
     /// Graduation date.
     pub graduation_date: NaiveDate,
     /// The pledge version accepted (R3).
@@ -78,9 +86,9 @@ pub struct DegreeFields {
     /// Major on the certificate.
     pub major_name: String,
     /// `associate` or `bachelor`.
-    pub level: String,
+    pub level: DegreeLevel,
     /// `regular`, `adult`, `self_study` or `online`.
-    pub education_type: String,
+    pub education_type: EducationType,
     /// Graduation date.
     pub graduation_date: NaiveDate,
 }
@@ -100,12 +108,12 @@ pub fn insert_draft(
         id: Uuid::now_v7(),
         candidate_id,
         round_id,
-        status: "draft".into(),
+        status: PriorDegreeStatus::Draft,
         certificate_number: fields.certificate_number.clone(),
         school_name: fields.school_name.clone(),
         major_name: fields.major_name.clone(),
-        level: fields.level.clone(),
-        education_type: fields.education_type.clone(),
+        level: fields.level,
+        education_type: fields.education_type,
         graduation_date: fields.graduation_date,
         pledge_version: pledge_version.to_owned(),
         pledge_accepted_at: now,
@@ -119,7 +127,7 @@ pub fn insert_draft(
     };
     conn.transaction(|conn| {
         diesel::insert_into(prior_degrees::table)
-            .values(&row)
+            .values(row)
             .returning(PriorDegreeRow::as_returning())
             .get_result(conn)
     })
@@ -231,8 +239,8 @@ pub fn update_fields(
                 prior_degrees::certificate_number.eq(&fields.certificate_number),
                 prior_degrees::school_name.eq(&fields.school_name),
                 prior_degrees::major_name.eq(&fields.major_name),
-                prior_degrees::level.eq(&fields.level),
-                prior_degrees::education_type.eq(&fields.education_type),
+                prior_degrees::level.eq(Stored(fields.level)),
+                prior_degrees::education_type.eq(Stored(fields.education_type)),
                 prior_degrees::graduation_date.eq(fields.graduation_date),
                 prior_degrees::updated_at.eq(now),
                 prior_degrees::version.eq(prior_degrees::version + 1),

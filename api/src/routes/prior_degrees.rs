@@ -298,23 +298,15 @@ pub struct PriorDegreeView {
     pub updated_at: DateTime<Utc>,
 }
 
-fn corrupt(row: &PriorDegreeRow) -> ApiError {
-    ApiError::internal(format!("prior degree {} has corrupt values", row.id))
-}
-
-fn education_type_of(text: &str) -> Option<EducationType> {
-    rules::parse_education_type(text).ok()
-}
-
 impl PriorDegreeView {
     pub(crate) fn new(
         row: PriorDegreeRow,
         lang: Lang,
         actions: &[PriorDegreeAction],
     ) -> Result<Self, ApiError> {
-        let status = PriorDegreeStatus::parse(&row.status).ok_or_else(|| corrupt(&row))?;
-        let level = DegreeLevel::parse(&row.level).map_err(|_| corrupt(&row))?;
-        let education_type = education_type_of(&row.education_type).ok_or_else(|| corrupt(&row))?;
+        let status = row.status;
+        let level = row.level;
+        let education_type = row.education_type;
         let mut warnings = Vec::new();
         if let Ok(number) = CertificateNumber::parse(&row.certificate_number)
             && let Ok(checked) = number.check(&DeclaredDegree {
@@ -591,11 +583,8 @@ fn check_fields(raw: &RawFields, today: NaiveDate) -> Result<DegreeFields, ApiEr
             certificate_number: n.as_str().to_owned(),
             school_name: s,
             major_name: m,
-            level: l.label_en().to_owned(),
-            education_type: serde_json::to_value(t)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            level: l,
+            education_type: t,
             graduation_date: d,
         }),
         _ => Err(ApiError::internal("checked prior-degree fields missing")),
@@ -679,7 +668,7 @@ pub(crate) fn actions_for(
     row: &PriorDegreeRow,
     now: DateTime<Utc>,
 ) -> Result<Vec<PriorDegreeAction>, ApiError> {
-    let status = PriorDegreeStatus::parse(&row.status).ok_or_else(|| corrupt(row))?;
+    let status = row.status;
     let caller = Caller {
         holder: actor.role == Role::Candidate && actor.id == row.candidate_id,
         verifier: actor.may_verify(),
@@ -726,7 +715,7 @@ fn apply_verification(
     feedback: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<PriorDegreeRow, ApiError> {
-    let from = PriorDegreeStatus::parse(&degree.status).ok_or_else(|| corrupt(degree))?;
+    let from = degree.status;
     let to = from.verify(result).map_err(conflict)?;
     let row = store::mark_verified(conn, degree.id, to.as_str(), feedback, principal.id, now)?;
     record(
@@ -987,8 +976,7 @@ pub async fn update_prior_degree(
         .tx(move |conn| {
             let current = load_visible(conn, &principal, id, true)?.degree;
             etag::check(expected, current.version)?;
-            let status =
-                PriorDegreeStatus::parse(&current.status).ok_or_else(|| corrupt(&current))?;
+            let status = current.status;
             status.check_editable().map_err(conflict)?;
             open_round(conn, now)?;
             let raw = RawFields {
@@ -1001,10 +989,12 @@ pub async fn update_prior_degree(
                 major_name: changes
                     .major_name
                     .unwrap_or_else(|| current.major_name.clone()),
-                level: changes.level.unwrap_or_else(|| current.level.clone()),
+                level: changes
+                    .level
+                    .unwrap_or_else(|| current.level.label_en().to_owned()),
                 education_type: changes
                     .education_type
-                    .unwrap_or_else(|| current.education_type.clone()),
+                    .unwrap_or_else(|| current.education_type.as_str().to_owned()),
                 graduation_date: changes
                     .graduation_date
                     .unwrap_or_else(|| current.graduation_date.to_string()),
@@ -1091,8 +1081,7 @@ pub async fn submit_prior_degree(
         .tx(move |conn| {
             let current = load_visible(conn, &principal, id, true)?.degree;
             etag::check(expected, current.version)?;
-            let from =
-                PriorDegreeStatus::parse(&current.status).ok_or_else(|| corrupt(&current))?;
+            let from = current.status;
             let to = from.submit().map_err(conflict)?;
             open_round(conn, now)?;
             let row = store::mark_submitted(conn, id, now)?;
@@ -1434,7 +1423,7 @@ fn apply_batch_row(
             certificate_number: Some(number.to_string()),
             outcome: RowOutcome::Applied,
             prior_degree_id: Some(degree.id),
-            status: PriorDegreeStatus::parse(&degree.status).map(Into::into),
+            status: Some(degree.status.into()),
             error: None,
         },
         Err(e) => {
@@ -1536,10 +1525,9 @@ pub async fn prior_degree_for_eligibility(
         .db(move |conn| load_visible(conn, &principal, id, false))
         .await?
         .degree;
-    let status = PriorDegreeStatus::parse(&degree.status).ok_or_else(|| corrupt(&degree))?;
-    let education_type =
-        education_type_of(&degree.education_type).ok_or_else(|| corrupt(&degree))?;
-    let level = DegreeLevel::parse(&degree.level).map_err(|_| corrupt(&degree))?;
+    let status = degree.status;
+    let education_type = degree.education_type;
+    let level = degree.level;
     Ok((degree, status, education_type, level))
 }
 

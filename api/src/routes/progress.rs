@@ -7,8 +7,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
-use domain::catalog::{DegreeLevel, MajorCode};
-use domain::certificate_number::EducationType;
+use domain::catalog::MajorCode;
 use domain::eligibility::{self, PriorDegreeFacts, Route};
 use persistence::accounts;
 use persistence::applications as store;
@@ -165,17 +164,10 @@ pub fn progress_for(
         MajorCode::parse(account.major_code.as_deref().unwrap_or("")).map_err(|_| no_major())?;
     let major_entry = catalog.catalog.major(&major).ok_or_else(no_major)?;
     let prior = store::effective_prior_degree(conn, candidate_id)?;
-    let facts = prior.as_ref().and_then(|p| {
-        Some(PriorDegreeFacts {
-            level: DegreeLevel::parse(&p.level).ok()?,
-            major_name: p.major_name.clone(),
-            education_type: match p.education_type.as_str() {
-                "regular" => EducationType::Regular,
-                "adult" => EducationType::Adult,
-                "self_study" => EducationType::SelfStudy,
-                _ => EducationType::Online,
-            },
-        })
+    let facts = prior.as_ref().map(|p| PriorDegreeFacts {
+        level: p.level,
+        major_name: p.major_name.clone(),
+        education_type: p.education_type,
     });
     let list = eligibility::eligibility(&catalog.catalog, &major, facts.as_ref())
         .map_err(|_| no_major())?;

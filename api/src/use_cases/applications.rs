@@ -15,8 +15,9 @@ use domain::application::{
     self, Action, ApplicationStatus, Assessment, HeldCourse, ItemDraft, ItemInput, Kind,
     RouteChoice,
 };
-use domain::catalog::{CertificateKind, DegreeLevel, MajorCode};
+use domain::catalog::{CertificateKind, MajorCode};
 use domain::eligibility::{PriorDegreeFacts, ScoreInput};
+use domain::prior_degree::PriorDegreeStatus;
 use domain::window::shanghai;
 use domain::{CourseCode, Violation};
 use persistence::applications::{
@@ -326,42 +327,25 @@ fn degree_route(conn: &mut PgConnection, candidate: Uuid, prior_degree_id: Uuid)
             )));
         }
     };
-    if row.status != "effective" {
+    if row.status != PriorDegreeStatus::Effective {
+        let status = row.status;
         return Ok(Err(not_effective(
-            &format!("该前置学历的状态为“{}”，尚未生效", row.status),
-            &format!("its status is {}, not effective", row.status),
+            &format!("该前置学历的状态为“{}”，尚未生效", status.as_str()),
+            &format!("its status is {}, not effective", status.as_str()),
         )));
     }
-    let stored = |what: &str, v: Violation| {
-        Refusal::Internal(format!("prior degree {}: stored {what}: {}", row.id, v.en))
-    };
-    let level = DegreeLevel::parse(&row.level).map_err(|v| stored("level", v))?;
-    let education_type = domain::prior_degree::parse_education_type(&row.education_type)
-        .map_err(|v| stored("education type", v))?;
     Ok(Ok(RouteChoice::Degree(PriorDegreeFacts {
-        level,
+        level: row.level,
         major_name: row.major_name,
-        education_type,
+        education_type: row.education_type,
     })))
-}
-
-fn certificate_kind(stored: &str) -> Outcome<CertificateKind> {
-    CertificateKind::ALL
-        .into_iter()
-        .find(|k| k.as_str() == stored)
-        .ok_or_else(|| Refusal::Internal(format!("stored certificate kind {stored:?}")))
-}
-
-fn kind_of(row: &ApplicationRow) -> Outcome<Kind> {
-    Kind::parse(&row.kind)
-        .ok_or_else(|| Refusal::Internal(format!("application {}: kind {:?}", row.id, row.kind)))
 }
 
 /// The route of a stored application.
 fn stored_route(conn: &mut PgConnection, row: &ApplicationRow) -> RouteOutcome {
-    match (row.prior_degree_id, row.certificate_kind.as_deref()) {
+    match (row.prior_degree_id, row.certificate_kind) {
         (Some(id), _) => degree_route(conn, row.candidate_id, id),
-        (None, Some(kind)) => Ok(Ok(RouteChoice::Certificate(certificate_kind(kind)?))),
+        (None, Some(kind)) => Ok(Ok(RouteChoice::Certificate(kind))),
         (None, None) => Err(Refusal::Internal(format!(
             "application {}: no route",
             row.id
@@ -455,7 +439,7 @@ fn certificate_facts(c: &CertificateClaim, now: DateTime<Utc>) -> Outcome<Certif
             )
         })?;
     Ok(CertificateFacts {
-        kind: c.kind.as_str().to_owned(),
+        kind: c.kind,
         number,
         obtained_on: c.obtained_on,
     })
@@ -566,15 +550,15 @@ pub fn create(
             candidate_id: actor.id,
             round_id: rules.round.id,
             major_code: rules.major.to_string(),
-            kind: draft.kind.as_str().to_owned(),
+            kind: draft.kind,
             prior_degree_id: certificate
                 .is_none()
                 .then_some(draft.prior_degree_id)
                 .flatten(),
-            certificate_kind: certificate.as_ref().map(|c| c.kind.clone()),
+            certificate_kind: certificate.as_ref().map(|c| c.kind),
             certificate_number: certificate.as_ref().map(|c| c.number.clone()),
             certificate_obtained_on: certificate.as_ref().map(|c| c.obtained_on),
-            status: ApplicationStatus::Draft.as_str().to_owned(),
+            status: ApplicationStatus::Draft,
         };
         let row = store::insert(conn, &new, &items)?;
         audit::record(
@@ -711,7 +695,7 @@ pub fn update(
         let round = persistence::rounds::get(conn, row.round_id)?;
         window_open(&round, now)?;
         let rules = rules_for(conn, cache, round, &row.major_code)?;
-        let kind = kind_of(&row)?;
+        let kind = row.kind;
         match kind {
             Kind::Degree if certificate.is_some() => {
                 return Err(route_shape(false, "prior_degree_id", "certificate"));
@@ -750,13 +734,22 @@ pub fn update(
         store::replace_items(conn, &row, &new_items)?;
         let stored_certificate = match (certificate.clone(), kind) {
             (Some(c), _) => Some(c),
-            (None, Kind::Certificate) => Some(CertificateFacts {
-                kind: row.certificate_kind.clone().unwrap_or_default(),
-                number: row.certificate_number.clone().unwrap_or_default(),
-                obtained_on: row
-                    .certificate_obtained_on
-                    .unwrap_or_else(|| now.with_timezone(&shanghai()).date_naive()),
-            }),
+            (None, Kind::Certificate) => match (
+                row.certificate_kind,
+                row.certificate_number.clone(),
+                row.certificate_obtained_on,
+            ) {
+                (Some(kind), Some(number), Some(obtained_on)) => Some(CertificateFacts {
+                    kind,
+                    number,
+                    obtained_on,
+                }),
+                _ => {
+                    return Err(Refusal::Internal(format!(
+                        "application {id}: no certificate"
+                    )));
+                }
+            },
             (None, Kind::Degree) => None,
         };
         let degree = (kind == Kind::Degree).then_some(prior_degree_id).flatten();
@@ -793,7 +786,7 @@ fn assess_stored(
     row: &ApplicationRow,
     items: &[ItemRow],
 ) -> Outcome<Result<Assessment, Finding>> {
-    let field = route_field(kind_of(row)?);
+    let field = route_field(row.kind);
     let finding = |violation| Finding {
         field: field.to_owned(),
         violation,

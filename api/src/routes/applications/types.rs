@@ -431,8 +431,7 @@ impl ApplicationView {
         } = application;
         let version_id = catalog.id;
         let catalog = &catalog.catalog;
-        // A stored kind is checked by the database; an unknown one reads as degree.
-        let kind: ApplicationKind = Kind::parse(&row.kind).unwrap_or(Kind::Degree).into();
+        let kind: ApplicationKind = row.kind.into();
         let major_name = MajorCode::parse(&row.major_code)
             .ok()
             .and_then(|m| catalog.major(&m).map(|m| m.name.clone()));
@@ -442,12 +441,8 @@ impl ApplicationView {
             row.certificate_obtained_on,
         ) {
             (Some(kind), Some(number), Some(obtained_on)) => Some(CertificateView {
-                kind_label: CertificateKind::ALL
-                    .into_iter()
-                    .find(|k| k.as_str() == kind)
-                    .map(|k| k.label_zh().to_owned())
-                    .unwrap_or_default(),
-                kind,
+                kind_label: kind.label_zh().to_owned(),
+                kind: kind.as_str().to_owned(),
                 number,
                 obtained_on,
             }),
