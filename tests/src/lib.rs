@@ -590,3 +590,140 @@ impl Drop for UseCaseDb {
         .join();
     }
 }
+
+/// Accounts and records for use-case tests, made with the persistence layer's own
+/// functions (no HTTP, no sign-in): each returns the [`api::access::Actor`] a
+/// verified token of that account would give.
+impl UseCaseDb {
+    /// Creates school `code` (named `{code} 学院`).
+    pub fn school(&mut self, code: &str) {
+        persistence::accounts::insert_school(&mut self.conn, code, &format!("{code} 学院"))
+            .expect("create a school");
+    }
+
+    fn account(&mut self, account: persistence::accounts::NewAccount) -> api::access::Actor {
+        let row = persistence::accounts::insert_account(&mut self.conn, &account)
+            .expect("create an account");
+        api::access::Actor {
+            id: row.id,
+            role: domain::account::Role::parse(&row.role).expect("a stored role"),
+            school: row.school_code,
+            scopes: row
+                .scopes
+                .iter()
+                .map(|s| domain::account::Scope::parse(s).expect("a stored scope"))
+                .collect(),
+            must_change_password: row.must_change_password,
+        }
+    }
+
+    /// Candidate number `n` (exam number [`exam_number`]`(n)`, ID number
+    /// [`id_number`]`("19990101", n)`) in self-study major `major`, of `school`
+    /// (which must exist) if given.
+    pub fn candidate(&mut self, n: u32, school: Option<&str>, major: &str) -> api::access::Actor {
+        self.account(persistence::accounts::NewAccount {
+            id: uuid::Uuid::now_v7(),
+            role: "candidate".into(),
+            exam_number: Some(exam_number(n)),
+            id_number: Some(id_number("19990101", n)),
+            username: None,
+            name: format!("考生{n}"),
+            phone: Some("13800138000".into()),
+            major_code: Some(major.into()),
+            school_code: school.map(str::to_owned),
+            password_hash: "not-a-hash".into(),
+            must_change_password: false,
+            scopes: Vec::new(),
+        })
+    }
+
+    fn person(
+        &mut self,
+        role: &str,
+        username: &str,
+        school: Option<&str>,
+        scopes: &[domain::account::Scope],
+    ) -> api::access::Actor {
+        self.account(persistence::accounts::NewAccount {
+            id: uuid::Uuid::now_v7(),
+            role: role.into(),
+            exam_number: None,
+            id_number: None,
+            username: Some(username.into()),
+            name: format!("{username} 老师"),
+            phone: None,
+            major_code: None,
+            school_code: school.map(str::to_owned),
+            password_hash: "not-a-hash".into(),
+            must_change_password: false,
+            scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+        })
+    }
+
+    /// A staff account of `school` (which must exist).
+    pub fn staff(&mut self, username: &str, school: &str) -> api::access::Actor {
+        self.person("staff", username, Some(school), &[])
+    }
+
+    /// An admin account.
+    pub fn admin(&mut self, username: &str) -> api::access::Actor {
+        self.person("admin", username, None, &[])
+    }
+
+    /// A service account holding `scopes`.
+    pub fn service_account(
+        &mut self,
+        username: &str,
+        scopes: &[domain::account::Scope],
+    ) -> api::access::Actor {
+        self.person("integration", username, None, scopes)
+    }
+
+    /// A prior degree of `candidate` in the demo round, submitted and then given
+    /// verification result `status` (`effective` or `rejected`) by `verifier`, or
+    /// left `submitted` when `status` is `submitted`: a regular (全日制) degree of
+    /// `level` (`associate`, `bachelor`) in major `major_name`. Returns its id.
+    pub fn prior_degree(
+        &mut self,
+        candidate: uuid::Uuid,
+        level: &str,
+        major_name: &str,
+        status: &str,
+        verifier: uuid::Uuid,
+    ) -> uuid::Uuid {
+        let now = chrono::Utc::now();
+        let id = uuid::Uuid::now_v7();
+        let fields = persistence::prior_degrees::DegreeFields {
+            certificate_number: format!("{:018}", id.as_u128() % 1_000_000_000_000_000_000),
+            school_name: "湖北职业技术学院".into(),
+            major_name: major_name.into(),
+            level: level.into(),
+            education_type: "regular".into(),
+            graduation_date: chrono::NaiveDate::from_ymd_opt(2016, 7, 1).expect("a date"),
+        };
+        let pledge = self.round.pledge.version().to_owned();
+        let draft = persistence::prior_degrees::insert_draft(
+            &mut self.conn,
+            candidate,
+            self.round.id,
+            &fields,
+            &pledge,
+            now,
+        )
+        .expect("insert a prior degree");
+        persistence::prior_degrees::mark_submitted(&mut self.conn, draft.id, now)
+            .expect("submit the prior degree");
+        if status != "submitted" {
+            persistence::prior_degrees::mark_verified(
+                &mut self.conn,
+                draft.id,
+                status,
+                None,
+                verifier,
+                now,
+            )
+            .expect("verify the prior degree");
+        }
+        draft.id
+    }
+}
