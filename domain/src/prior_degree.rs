@@ -341,6 +341,114 @@ pub fn check_graduation_date(text: &str, today: NaiveDate) -> Result<NaiveDate, 
     Ok(date)
 }
 
+/// A prior degree's fields as the candidate declares them, before their checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Declared {
+    /// 17 or 18 digits.
+    pub certificate_number: String,
+    /// The issuing school.
+    pub school_name: String,
+    /// The major on the certificate.
+    pub major_name: String,
+    /// `associate` or `bachelor` (or the Chinese label).
+    pub level: String,
+    /// `regular`, `adult`, `self_study`, `online` (or the Chinese label).
+    pub education_type: String,
+    /// `YYYY-MM-DD`.
+    pub graduation_date: String,
+}
+
+/// A prior degree's declared fields once every check passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredFacts {
+    /// The certificate number, consistent with level, type and year.
+    pub certificate_number: crate::certificate_number::CertificateNumber,
+    /// The issuing school, trimmed.
+    pub school_name: String,
+    /// The major on the certificate, trimmed.
+    pub major_name: String,
+    /// The level.
+    pub level: crate::certificate_number::DegreeLevel,
+    /// The education type.
+    pub education_type: EducationType,
+    /// The graduation date, not in the future.
+    pub graduation_date: NaiveDate,
+}
+
+/// Checks every declared field, reporting all problems at once by field, then the
+/// certificate number against the declared level, type and year (R7).
+pub fn check_declared(
+    declared: &Declared,
+    today: NaiveDate,
+) -> Result<DeclaredFacts, Vec<(&'static str, Violation)>> {
+    use crate::certificate_number::{CertificateNumber, DeclaredDegree, DegreeLevel};
+    fn keep<T>(
+        problems: &mut Vec<(&'static str, Violation)>,
+        field: &'static str,
+        result: Result<T, Violation>,
+    ) -> Option<T> {
+        result.map_err(|v| problems.push((field, v))).ok()
+    }
+    let mut problems = Vec::new();
+    let p = &mut problems;
+    let school_name = keep(
+        p,
+        "school_name",
+        check_name(&declared.school_name, "school_name.length", "学校名称"),
+    );
+    let major_name = keep(
+        p,
+        "major_name",
+        check_name(&declared.major_name, "major_name.length", "专业名称"),
+    );
+    let level = keep(p, "level", DegreeLevel::parse(&declared.level));
+    let education_type = keep(
+        p,
+        "education_type",
+        parse_education_type(&declared.education_type),
+    );
+    let graduation_date = keep(
+        p,
+        "graduation_date",
+        check_graduation_date(&declared.graduation_date, today),
+    );
+    let number = keep(
+        p,
+        "certificate_number",
+        CertificateNumber::parse(&declared.certificate_number),
+    );
+    if let (Some(number), Some(level), Some(education_type), Some(date)) =
+        (number.clone(), level, education_type, graduation_date)
+    {
+        let consistent = number.check(&DeclaredDegree {
+            education_type,
+            graduation_year: date.year(),
+            level,
+        });
+        keep(p, "certificate_number", consistent);
+    }
+    match (
+        number,
+        school_name,
+        major_name,
+        level,
+        education_type,
+        graduation_date,
+    ) {
+        (Some(n), Some(s), Some(m), Some(l), Some(t), Some(d)) if problems.is_empty() => {
+            Ok(DeclaredFacts {
+                certificate_number: n,
+                school_name: s,
+                major_name: m,
+                level: l,
+                education_type: t,
+                graduation_date: d,
+            })
+        }
+        _ => Err(problems),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Caller, PriorDegreeAction as A};
@@ -382,6 +490,41 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn declared_fields_are_checked_together_and_the_number_against_them() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let good = Declared {
+            certificate_number: "105211201606000001".into(),
+            school_name: " 湖北职业技术学院 ".into(),
+            major_name: "药学".into(),
+            level: "associate".into(),
+            education_type: "regular".into(),
+            graduation_date: "2016-07-01".into(),
+        };
+        let facts = check_declared(&good, today).unwrap();
+        assert_eq!(facts.school_name, "湖北职业技术学院");
+        assert_eq!(facts.education_type, EducationType::Regular);
+        let mismatched = Declared {
+            level: "bachelor".into(),
+            ..good.clone()
+        };
+        let problems = check_declared(&mismatched, today).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].0, "certificate_number");
+        let bad = Declared {
+            school_name: " ".into(),
+            education_type: "night".into(),
+            graduation_date: "2030-01-01".into(),
+            ..good
+        };
+        let fields: Vec<&str> = check_declared(&bad, today)
+            .unwrap_err()
+            .iter()
+            .map(|p| p.0)
+            .collect();
+        assert_eq!(fields, ["school_name", "education_type", "graduation_date"]);
+    }
     use PriorDegreeStatus::*;
 
     #[test]

@@ -556,6 +556,8 @@ pub struct UseCaseDb {
     pub round: persistence::rounds::RoundRecord,
     /// The database's name.
     pub db_name: String,
+    /// How many prior degrees [`UseCaseDb::prior_degree`] made (for their numbers).
+    degrees: u32,
 }
 
 impl UseCaseDb {
@@ -573,6 +575,7 @@ impl UseCaseDb {
             catalog,
             round,
             db_name,
+            degrees: 0,
         }
     }
 }
@@ -679,51 +682,51 @@ impl UseCaseDb {
         self.person("integration", username, None, scopes)
     }
 
-    /// A prior degree of `candidate` in the demo round, submitted and then given
-    /// verification result `status` (`effective` or `rejected`) by `verifier`, or
-    /// left `submitted` when `status` is `submitted`: a regular (全日制) degree of
-    /// `level` (`associate`, `bachelor`) in major `major_name`. Returns its id.
+    /// A prior degree of `candidate` in the demo round, made as the service makes
+    /// it (the prior-degree use cases): created with the round's pledge, submitted,
+    /// then given verification result `status` (`effective`, or `rejected` with
+    /// feedback) by `verifier`, or left `submitted` when `status` is `submitted`.
+    /// A regular (全日制) degree of `level` (`associate`, `bachelor`) in major
+    /// `major_name`, graduated 2016. Returns its id.
     pub fn prior_degree(
         &mut self,
-        candidate: uuid::Uuid,
+        candidate: &api::access::Actor,
         level: &str,
         major_name: &str,
         status: &str,
-        verifier: uuid::Uuid,
+        verifier: &api::access::Actor,
     ) -> uuid::Uuid {
+        use api::use_cases::prior_degrees as cases;
         let now = chrono::Utc::now();
-        let id = uuid::Uuid::now_v7();
-        let fields = persistence::prior_degrees::DegreeFields {
-            certificate_number: format!("{:018}", id.as_u128() % 1_000_000_000_000_000_000),
-            school_name: "湖北职业技术学院".into(),
-            major_name: major_name.into(),
-            level: level.into(),
-            education_type: "regular".into(),
-            graduation_date: chrono::NaiveDate::from_ymd_opt(2016, 7, 1).expect("a date"),
+        let level_code = if level == "bachelor" { "05" } else { "06" };
+        self.degrees += 1;
+        let new = cases::NewDegree {
+            pledge_version: Some(self.round.pledge.version().to_owned()),
+            pledge_accepted: Some(true),
+            declared: domain::prior_degree::Declared {
+                certificate_number: format!("1052112016{level_code}{:06}", self.degrees),
+                school_name: "湖北职业技术学院".into(),
+                major_name: major_name.into(),
+                level: level.into(),
+                education_type: "regular".into(),
+                graduation_date: "2016-07-01".into(),
+            },
         };
-        let pledge = self.round.pledge.version().to_owned();
-        let draft = persistence::prior_degrees::insert_draft(
-            &mut self.conn,
-            candidate,
-            self.round.id,
-            &fields,
-            &pledge,
-            now,
-        )
-        .expect("insert a prior degree");
-        persistence::prior_degrees::mark_submitted(&mut self.conn, draft.id, now)
-            .expect("submit the prior degree");
+        let draft =
+            cases::create(&mut self.conn, candidate, now, &new).expect("create a prior degree");
+        let id = draft.row.id;
+        cases::submit(&mut self.conn, candidate, now, (id, None)).expect("submit the prior degree");
         if status != "submitted" {
-            persistence::prior_degrees::mark_verified(
+            let feedback = (status == "rejected").then_some("学信网查无此证书");
+            cases::verify(
                 &mut self.conn,
-                draft.id,
-                status,
-                None,
                 verifier,
                 now,
+                (id, None),
+                (status, feedback),
             )
             .expect("verify the prior degree");
         }
-        draft.id
+        id
     }
 }

@@ -305,6 +305,9 @@ impl From<crate::use_cases::Refusal> for ApiError {
                 Msg::new("状态冲突", "Conflict"),
                 Msg::new(v.zh, v.en),
             ),
+            Refusal::ConflictTitled(title, v) => {
+                ApiError::new(StatusCode::CONFLICT, v.code, title, Msg::new(v.zh, v.en))
+            }
             Refusal::Rule(v) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 v.code,

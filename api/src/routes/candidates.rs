@@ -178,25 +178,11 @@ pub async fn get_candidate(
             {
                 return Err(not_found());
             }
-            let (degrees, _) = persistence::prior_degrees::list(
-                conn,
-                &persistence::prior_degrees::Visibility::Owner(id),
-                None,
-                0,
-                200,
-            )?;
-            let prior_degrees = degrees
-                .into_iter()
-                .map(|d| {
-                    let actions = crate::routes::prior_degrees::actions_for(
-                        conn,
-                        &principal,
-                        &d.degree,
-                        Utc::now(),
-                    )?;
-                    crate::routes::prior_degrees::PriorDegreeView::new(d.degree, lang, &actions)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let prior_degrees =
+                crate::use_cases::prior_degrees::of_candidate(conn, &principal, Utc::now(), id)?
+                    .into_iter()
+                    .map(|shown| crate::routes::prior_degrees::PriorDegreeView::of(shown, lang))
+                    .collect();
             let applications = crate::routes::applications::views_of_candidate(conn, &cache, id)?;
             let progress =
                 match crate::routes::progress::progress_for(conn, &cache, id, Utc::now(), lang) {

@@ -504,15 +504,13 @@ pub async fn get_major_eligibility(
                 ),
             }]));
         }
-        Some(id) => Some(
-            crate::routes::prior_degrees::prior_degree_for_eligibility(&req, &state, id).await?,
-        ),
+        Some(id) => Some(recorded_prior_degree(&req, &state, id).await?),
     };
     let prior = match &recorded {
-        Some((row, _, education_type, level)) => Some(PriorDegreeFacts {
-            level: *level,
+        Some(row) => Some(PriorDegreeFacts {
+            level: row.level,
             major_name: row.major_name.clone(),
-            education_type: *education_type,
+            education_type: row.education_type,
         }),
         None => prior_degree(&query.0)?,
     };
@@ -526,7 +524,7 @@ pub async fn get_major_eligibility(
     let unknown = |v: domain::Violation| ApiError::not_found(Msg::new(v.zh, v.en));
     let not_effective = recorded
         .as_ref()
-        .map(|(_, status, ..)| *status)
+        .map(|row| row.status)
         .filter(|s| *s != PriorDegreeStatus::Effective);
     let entries = match not_effective {
         // R7: only an effective prior degree gives degree routes; say what it would give.
@@ -559,13 +557,11 @@ pub async fn get_major_eligibility(
             level: p.level.into(),
             level_label: p.level.label_zh().to_owned(),
             major: p.major_name,
-            id: recorded.as_ref().map(|(row, ..)| row.id),
-            status: recorded
-                .as_ref()
-                .map(|(_, status, ..)| status.as_str().to_owned()),
+            id: recorded.as_ref().map(|row| row.id),
+            status: recorded.as_ref().map(|row| row.status.as_str().to_owned()),
             status_label: recorded
                 .as_ref()
-                .map(|(_, status, ..)| status.label_zh().to_owned()),
+                .map(|row| row.status.label_zh().to_owned()),
         }),
         courses: entries
             .into_iter()
@@ -641,6 +637,34 @@ pub async fn list_certificate_kinds(
         })
         .collect();
     web::Json(views)
+}
+
+/// A recorded prior degree for an eligibility question (`prior_degree_id`): it
+/// needs a signed-in person who may read it.
+async fn recorded_prior_degree(
+    req: &HttpRequest,
+    state: &AppState,
+    id: &str,
+) -> Result<persistence::prior_degrees::PriorDegreeRow, ApiError> {
+    use actix_web::FromRequest;
+    let actor = crate::auth::principal::Person::extract(req).await?.0;
+    let id = uuid::Uuid::parse_str(id.trim()).map_err(|_| {
+        ApiError::field(
+            "prior_degree_id",
+            domain::Violation::new(
+                "id.format",
+                "prior_degree_id 必须是 UUID",
+                "prior_degree_id must be a UUID",
+            ),
+        )
+    })?;
+    state
+        .db(move |conn| {
+            Ok(crate::use_cases::prior_degrees::for_eligibility(
+                conn, &actor, id,
+            )?)
+        })
+        .await
 }
 
 fn certified_by(catalog: &catalog::ValidCatalog, kind: CertificateKind) -> Vec<CertifiedCourses> {

@@ -14,6 +14,8 @@ pub enum Refusal {
     Forbidden,
     /// The record's state does not allow it now (`state.conflict`, `course.duplicate` …).
     Conflict(Violation),
+    /// A conflict with a title of its own (`state.conflict` "学历证书编号已登记" …).
+    ConflictTitled(Msg, Violation),
     /// The request as a whole breaks a rule (`window.closed`, `major.unknown` …).
     Rule(Violation),
     /// Fields break rules; every problem at once. When every problem is
