@@ -191,6 +191,38 @@ fn no_degree_text(
     }
 }
 
+/// [`eligibility`] with a recorded prior degree of `status`: only an effective one
+/// gives degree routes (R7). For any other status the answer is the one without a
+/// prior degree, and the reason of each course the degree would certify says so
+/// ("once effective it certifies this course").
+pub fn eligibility_of_recorded(
+    catalog: &ValidCatalog,
+    major: &MajorCode,
+    prior: &PriorDegreeFacts,
+    status: crate::prior_degree::PriorDegreeStatus,
+) -> Result<Vec<Eligibility>, Violation> {
+    if status == crate::prior_degree::PriorDegreeStatus::Effective {
+        return eligibility(catalog, major, Some(prior));
+    }
+    let would = eligibility(catalog, major, Some(prior))?;
+    let mut entries = eligibility(catalog, major, None)?;
+    for (entry, hypothetical) in entries.iter_mut().zip(would) {
+        if hypothetical.degree.is_some() {
+            entry.reason_zh = format!(
+                "前置学历尚未生效（当前状态：{}），生效后可凭学历证书认证此课程；目前：{}",
+                status.label_zh(),
+                entry.reason_zh
+            );
+            entry.reason_en = format!(
+                "the prior degree is not effective yet (it is {}): once effective it certifies this course; for now: {}",
+                status.as_str(),
+                entry.reason_en
+            );
+        }
+    }
+    Ok(entries)
+}
+
 /// For every course of the major's plan, in plan order: the degree option (only with
 /// a regular prior degree that a rule matches), the certificate kinds, where the exam
 /// is registered, the primary route and a human reason (R7–R16).
@@ -505,6 +537,33 @@ mod tests {
         list.iter()
             .find(|e| e.course_code.as_str() == code)
             .unwrap_or_else(|| panic!("{code} not in the list"))
+    }
+
+    #[test]
+    fn a_recorded_degree_not_yet_effective_gives_no_degree_route_but_says_what_it_would() {
+        use crate::prior_degree::PriorDegreeStatus;
+        let catalog = valid();
+        let prior = pharmacy_associate();
+        let effective =
+            eligibility_of_recorded(&catalog, &pharmacy(), &prior, PriorDegreeStatus::Effective)
+                .unwrap();
+        assert_eq!(entry(&effective, "03708").route, Route::Degree);
+        let pending =
+            eligibility_of_recorded(&catalog, &pharmacy(), &prior, PriorDegreeStatus::Submitted)
+                .unwrap();
+        let history = entry(&pending, "03708");
+        assert_eq!(history.route, Route::Exam);
+        assert!(
+            history
+                .reason_zh
+                .starts_with("前置学历尚未生效（当前状态：已提交")
+        );
+        assert!(history.reason_en.contains("it is submitted"));
+        let basics = entry(&pending, "00018");
+        assert!(
+            !basics.reason_zh.contains("尚未生效"),
+            "a course the degree never certifies"
+        );
     }
 
     #[test]

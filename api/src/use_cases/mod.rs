@@ -9,6 +9,7 @@
 pub mod applications;
 pub mod audit;
 pub mod decisions;
+pub mod eligibility;
 pub mod prior_degrees;
 mod refusal;
 pub mod reviews;
