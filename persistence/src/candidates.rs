@@ -7,12 +7,13 @@ use diesel::prelude::*;
 use crate::DbError;
 use crate::accounts::{AccountRow, NewAccount};
 use crate::schema::accounts;
+use crate::visibility::Visibility;
 
 /// Which candidates a list shows.
 #[derive(Debug, Clone, Default)]
 pub struct CandidateFilter {
-    /// Only this school's candidates (staff: always their own).
-    pub school_code: Option<String>,
+    /// Whose accounts: a school's, everyone's, or nothing (the access policy decides).
+    pub visibility: Visibility,
     /// Exam number prefix, exact ID number (check character in either case), or
     /// a substring of the name (any letter case).
     pub q: Option<String>,
@@ -37,12 +38,19 @@ pub fn search(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<AccountRow>, i64), DbError> {
+    if filter.visibility.is_nothing() {
+        return Ok((Vec::new(), 0));
+    }
     let query = || {
         let mut query = accounts::table
             .filter(accounts::role.eq("candidate"))
             .into_boxed();
-        if let Some(school) = &filter.school_code {
-            query = query.filter(accounts::school_code.eq(school.clone()));
+        match &filter.visibility {
+            Visibility::School(school) => {
+                query = query.filter(accounts::school_code.eq(school.clone()));
+            }
+            Visibility::Owner(id) => query = query.filter(accounts::id.eq(*id)),
+            Visibility::All | Visibility::Nothing => {}
         }
         if let Some(q) = &filter.q {
             let escaped = like_escape(q);

@@ -9,9 +9,10 @@ use diesel::sql_types::{BigInt, Nullable, SmallInt, Text, Timestamptz, Uuid as S
 use uuid::Uuid;
 
 use crate::DbError;
+use crate::visibility::Visibility;
 
-/// Which applications a report covers. `school_code` is forced to the caller's
-/// school for staff by the caller.
+/// Which applications a report covers: those `visibility` lets through (the access
+/// policy decides it), narrowed by the filters.
 #[derive(Debug, Clone, Default)]
 pub struct ApplicationFilter {
     /// Application status.
@@ -20,8 +21,8 @@ pub struct ApplicationFilter {
     pub round_id: Option<Uuid>,
     /// The candidate's self-study major.
     pub major_code: Option<String>,
-    /// The candidate's school.
-    pub school_code: Option<String>,
+    /// Whose applications: a school's, everyone's, or nothing.
+    pub visibility: Visibility,
     /// Exam number prefix or part of the name.
     pub q: Option<String>,
 }
@@ -100,8 +101,11 @@ fn filtered(mut sql: String, filter: &ApplicationFilter, next_param: usize) -> (
     if let Some(v) = &filter.major_code {
         add(&mut sql, " AND a.major_code = $?", Bind::Text(v.clone()));
     }
-    if let Some(v) = &filter.school_code {
-        add(&mut sql, " AND c.school_code = $?", Bind::Text(v.clone()));
+    match &filter.visibility {
+        Visibility::School(v) => add(&mut sql, " AND c.school_code = $?", Bind::Text(v.clone())),
+        Visibility::Owner(id) => add(&mut sql, " AND a.candidate_id = $?", Bind::Uuid(*id)),
+        Visibility::All => {}
+        Visibility::Nothing => sql.push_str(" AND false"),
     }
     if let Some(v) = &filter.q {
         let escaped = v
@@ -212,15 +216,15 @@ pub struct Stats {
 }
 
 /// Counts applications, items and prior degrees in `round` (all rounds when
-/// `None`) for candidates of `school` (all when `None`).
+/// `None`) of the candidates `visibility` lets through.
 pub fn stats(
     conn: &mut PgConnection,
     round: Option<Uuid>,
-    school: Option<&str>,
+    visibility: &Visibility,
 ) -> Result<Stats, DbError> {
     let filter = ApplicationFilter {
         round_id: round,
-        school_code: school.map(str::to_owned),
+        visibility: visibility.clone(),
         ..Default::default()
     };
     let from =
@@ -257,9 +261,17 @@ pub fn stats(
         n += 1;
         binds.push(Bind::Uuid(r));
     }
-    if let Some(s) = school {
-        sql.push_str(&format!(" AND c.school_code = ${n}"));
-        binds.push(Bind::Text(s.to_owned()));
+    match visibility {
+        Visibility::School(s) => {
+            sql.push_str(&format!(" AND c.school_code = ${n}"));
+            binds.push(Bind::Text(s.clone()));
+        }
+        Visibility::Owner(id) => {
+            sql.push_str(&format!(" AND p.candidate_id = ${n}"));
+            binds.push(Bind::Uuid(*id));
+        }
+        Visibility::All => {}
+        Visibility::Nothing => sql.push_str(" AND false"),
     }
     sql.push_str(" GROUP BY p.status ORDER BY 1");
     let prior_degrees = bind_all(diesel::sql_query(sql).into_boxed(), binds).load::<Count>(conn)?;

@@ -3,8 +3,9 @@
 
 use uuid::Uuid;
 
-/// Whose records a query returns.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Whose records a query returns. The default is [`Visibility::Nothing`]: a
+/// query nobody scoped returns nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Visibility {
     /// One candidate's own.
     Owner(Uuid),
@@ -13,6 +14,7 @@ pub enum Visibility {
     /// Every candidate's.
     All,
     /// None at all (an empty answer).
+    #[default]
     Nothing,
 }
 

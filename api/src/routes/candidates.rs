@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::access::Owner;
+use crate::access::{Owner, Visibility};
 use crate::auth::principal::StaffOrAdmin;
 use crate::auth::{password, secret};
 use crate::http::extract::{ApiQuery, read_body_with_limit};
@@ -96,18 +96,9 @@ pub async fn list_candidates(
         .filter(|c| !c.is_empty())
         .map(|c| SchoolCode::parse(c).map_err(|v| ApiError::field("school_code", v)))
         .transpose()?;
-    let school_code = match principal.role {
-        Role::Admin => requested.map(|c| c.as_str().to_owned()),
-        _ => {
-            let own = principal.school.clone();
-            // Staff asking for another school get an empty list, never its rows.
-            if own.is_none() || requested.is_some_and(|r| Some(r.as_str()) != own.as_deref()) {
-                return Ok(web::Json(page.wrap(Vec::new(), 0)));
-            }
-            own
-        }
-    };
-    let filter = CandidateFilter { school_code, q };
+    // Staff asking for another school get an empty list, never its rows.
+    let visibility = principal.scope(requested.as_ref().map(|c| c.as_str()));
+    let filter = CandidateFilter { visibility, q };
     let (rows, total) = state
         .db(move |conn| {
             Ok(candidates::search(
@@ -432,15 +423,13 @@ pub async fn import_candidates(
             ),
         )
     })?;
-    let importer = match principal.role {
-        Role::Admin => Importer::Admin,
-        _ => Importer::School(
-            principal
-                .school
-                .as_deref()
-                .and_then(|c| SchoolCode::parse(c).ok())
-                .ok_or_else(|| ApiError::internal("staff principal without a school"))?,
+    let importer = match principal.visibility() {
+        Visibility::All => Importer::Admin,
+        Visibility::School(code) => Importer::School(
+            SchoolCode::parse(&code)
+                .map_err(|_| ApiError::internal("staff of a malformed school"))?,
         ),
+        _ => return Err(crate::auth::principal::forbidden()),
     };
     let today = Utc::now()
         .with_timezone(&domain::window::shanghai())

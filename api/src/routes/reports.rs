@@ -5,12 +5,12 @@ use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
-use domain::account::Role;
 use persistence::reports::{self, ApplicationFilter, ExportRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::access::Visibility;
 use crate::auth::keys::ISSUER;
 use crate::auth::principal::{Person, Principal, StaffOrAdmin};
 use crate::http::extract::ApiQuery;
@@ -79,10 +79,7 @@ fn filter_for(principal: &Principal, query: ExportQuery) -> Result<ApplicationFi
         None => None,
     };
     checks.finish()?;
-    let school_code = match principal.role {
-        Role::Admin => query.school_code.map(|s| s.trim().to_ascii_uppercase()),
-        _ => principal.school.clone(),
-    };
+    let requested = query.school_code.map(|s| s.trim().to_ascii_uppercase());
     Ok(ApplicationFilter {
         status: query.status,
         round_id,
@@ -90,7 +87,7 @@ fn filter_for(principal: &Principal, query: ExportQuery) -> Result<ApplicationFi
             .major_code
             .map(|m| m.trim().to_owned())
             .filter(|m| !m.is_empty()),
-        school_code,
+        visibility: principal.scope(requested.as_deref()),
         q: query
             .q
             .map(|q| q.trim().to_owned())
@@ -353,13 +350,15 @@ pub async fn statistics(
         }
         None => None,
     };
-    let school = match user.0.role {
-        Role::Admin => query.school_code.map(|s| s.trim().to_ascii_uppercase()),
-        _ => user.0.school.clone(),
+    let requested = query.school_code.map(|s| s.trim().to_ascii_uppercase());
+    let visibility = user.0.scope(requested.as_deref());
+    // The school counted: the one the caller may see, or the one asked for (nothing counted).
+    let school = match &visibility {
+        Visibility::School(s) => Some(s.clone()),
+        _ => requested,
     };
-    let scope = school.clone();
     let stats = state
-        .db(move |conn| Ok(reports::stats(conn, round_id, scope.as_deref())?))
+        .db(move |conn| Ok(reports::stats(conn, round_id, &visibility)?))
         .await?;
     let catalog = state.catalog.current();
     let counts = |v: Vec<reports::Count>| {

@@ -259,7 +259,10 @@ fn lists_candidate(reply: &Reply, t: &Target) -> Result<bool, String> {
 }
 
 fn counts_school(reply: &Reply, t: &Target) -> Result<bool, String> {
-    Ok(reply.json()["school_code"] == t.school)
+    let body = reply.json();
+    let counted = |key: &str| body[key].as_array().is_some_and(|a| !a.is_empty());
+    // The target's school has a prior degree: counting that school counts it.
+    Ok(body["school_code"] == t.school && counted("prior_degrees_by_status"))
 }
 
 /// The batch report's only row: the draft is seen (and refused as not submitted),

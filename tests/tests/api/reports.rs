@@ -297,6 +297,51 @@ async fn statistics_count_the_callers_scope() {
 }
 
 #[tokio::test]
+async fn staff_asking_for_another_school_get_nothing_counted_or_exported_never_its_rows() {
+    let w = world().await;
+    let stats = w
+        .app
+        .get_as(&w.staff, "/api/v1/staff/stats?school_code=WHU02")
+        .await;
+    assert_eq!(stats.status, 200, "{}", stats.text);
+    let body = stats.json();
+    assert_eq!(body["school_code"], "WHU02");
+    assert_eq!(body["applications_by_status"], json!([]));
+    assert_eq!(body["items_by_course"], json!([]));
+    assert_eq!(body["prior_degrees_by_status"], json!([]));
+    let export = w
+        .app
+        .get_as(
+            &w.staff,
+            "/api/v1/staff/exports/certification-applications.csv?school_code=WHU02",
+        )
+        .await;
+    assert_eq!(export.status, 200, "{}", export.text);
+    let lines: Vec<&str> = export.text.lines().collect();
+    assert_eq!(lines.len(), 1, "only the header: {}", export.text);
+    // Their own school, asked for by name, is theirs as before.
+    let own = w
+        .app
+        .get_as(&w.staff, "/api/v1/staff/stats?school_code=hbu01")
+        .await
+        .json();
+    assert_eq!(
+        own["applications_by_status"],
+        json!([{"key": "submitted", "count": 1}])
+    );
+    // An admin narrowing to that school sees its rows.
+    let admin = w
+        .app
+        .get_as(&w.admin, "/api/v1/staff/stats?school_code=WHU02")
+        .await
+        .json();
+    assert_eq!(
+        admin["applications_by_status"],
+        json!([{"key": "submitted", "count": 1}])
+    );
+}
+
+#[tokio::test]
 async fn a_reviewed_decision_is_signed_and_verifies_with_the_public_key_only() {
     let w = world().await;
     let id = application(
