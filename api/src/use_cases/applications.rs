@@ -110,6 +110,13 @@ pub struct Change {
     pub items: Option<Vec<ItemDraft>>,
 }
 
+impl Change {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.prior_degree_id.is_none() && self.certificate.is_none() && self.items.is_none()
+    }
+}
+
 /// One problem or warning of the preflight check, with its JSON path (empty for
 /// the application as a whole).
 #[derive(Debug, Clone)]
@@ -672,7 +679,8 @@ fn listed(
 }
 
 /// Changes the items and/or the route's evidence of a draft or returned
-/// application of the owner, inside the window; checked like creation.
+/// application of the owner, inside the window; checked like creation. An empty
+/// change answers the application as it is (no new version, no history row).
 pub fn update(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -694,6 +702,10 @@ pub fn update(
             .map_err(Refusal::Conflict)?;
         let round = persistence::rounds::get(conn, row.round_id)?;
         window_open(&round, now)?;
+        if change.is_empty() {
+            // Nothing asked: the application as it is, no new version, no history.
+            return read_model(conn, cache, row, candidate);
+        }
         let rules = rules_for(conn, cache, round, &row.major_code)?;
         let kind = row.kind;
         match kind {

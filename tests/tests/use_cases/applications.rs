@@ -450,6 +450,27 @@ fn an_update_at_a_stale_version_is_refused_with_the_current_version() {
 }
 
 #[test]
+fn an_empty_change_answers_the_application_as_it_is_without_a_new_version() {
+    let mut w = world();
+    let id = create(&mut w.db, &w.owner, &by_certificate(Ncre1, &["00018"]))
+        .row
+        .id;
+    let before = written(&mut w.db, id);
+    let same = applications::update(
+        &mut w.db.conn,
+        &w.owner,
+        &w.db.catalog,
+        now(),
+        (id, Some(1)),
+        &Change::default(),
+    )
+    .unwrap();
+    assert_eq!(same.row.version, 1);
+    assert_eq!(item_codes(&same), ["00018"]);
+    assert_eq!(written(&mut w.db, id), before, "no version, no history row");
+}
+
+#[test]
 fn only_the_owner_updates_and_only_while_draft_or_returned() {
     let mut w = world();
     let neighbour = w.db.candidate(2, Some(SCHOOL), PHARMACY);
