@@ -2,6 +2,7 @@
 //! HTTP (one database per test, so they run in parallel).
 
 mod applications;
+mod prior_degrees;
 mod reviews;
 mod stored_enums;
 mod support;

@@ -290,3 +290,13 @@ pub fn written(db: &mut UseCaseDb, id: Uuid) -> Written {
         items,
     }
 }
+
+/// The title (English), code and English message of a `ConflictTitled` refusal
+/// (panics otherwise).
+#[track_caller]
+pub fn conflict_titled<T: Debug>(outcome: Outcome<T>) -> (String, &'static str, String) {
+    match outcome {
+        Err(Refusal::ConflictTitled(title, v)) => (title.en.into_owned(), v.code, v.en),
+        other => panic!("expected ConflictTitled, got {other:?}"),
+    }
+}
