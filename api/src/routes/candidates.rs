@@ -8,13 +8,13 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
 use domain::account::{Role, SchoolCode};
 use domain::candidate_import::{self, CandidateRecord, ImportRow, Importer};
-use persistence::accounts::{self, NewAccount};
-use persistence::candidates::{self, CandidateFilter};
+use persistence::accounts::NewAccount;
+use persistence::candidates;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::access::{Owner, Visibility};
+use crate::access::Visibility;
 use crate::auth::principal::StaffOrAdmin;
 use crate::auth::{password, secret};
 use crate::http::extract::{ApiQuery, read_body_with_limit};
@@ -23,6 +23,7 @@ use crate::http::pagination::{PageQuery, Paginated};
 use crate::http::problem::{ApiError, FieldProblem, Lang, Msg};
 use crate::routes::views::Profile;
 use crate::state::AppState;
+use crate::use_cases::candidates as candidates_uc;
 
 /// The largest import file accepted (413 above).
 pub const IMPORT_BODY_LIMIT: usize = 5 * 1024 * 1024;
@@ -96,16 +97,15 @@ pub async fn list_candidates(
         .filter(|c| !c.is_empty())
         .map(|c| SchoolCode::parse(c).map_err(|v| ApiError::field("school_code", v)))
         .transpose()?;
-    // Staff asking for another school get an empty list, never its rows.
-    let visibility = principal.scope(requested.as_ref().map(|c| c.as_str()));
-    let filter = CandidateFilter { visibility, q };
     let (rows, total) = state
         .db(move |conn| {
-            Ok(candidates::search(
+            let school = requested.as_ref().map(|c| c.as_str());
+            let window = (page.offset(), page.per_page);
+            Ok(candidates_uc::search(
                 conn,
-                &filter,
-                page.offset(),
-                page.per_page,
+                &principal,
+                (school, q),
+                window,
             )?)
         })
         .await?;
@@ -156,35 +156,25 @@ pub async fn get_candidate(
     let principal = user.0;
     let id = parse_id(&id)?;
     let lang = lang(&req);
-    let not_found = || ApiError::not_found(Msg::new("考生不存在", "no such candidate"));
     let cache = state.catalog.clone();
     let detail = state
         .db(move |conn| {
-            let row = match accounts::find(conn, id) {
-                Err(persistence::DbError::NotFound) => return Err(not_found()),
-                other => other?,
-            };
-            if row.role != Role::Candidate.as_str()
-                || !principal.can_manage_candidate(Owner::new(id, row.school_code.as_deref()))
+            let now = Utc::now();
+            let detail = candidates_uc::detail(conn, &principal, &cache, now, id)?;
+            let progress = match crate::routes::progress::progress_for(conn, &cache, id, now, lang)
             {
-                return Err(not_found());
-            }
-            let prior_degrees =
-                crate::use_cases::prior_degrees::of_candidate(conn, &principal, Utc::now(), id)?
-                    .into_iter()
-                    .map(|shown| crate::routes::prior_degrees::PriorDegreeView::of(shown, lang))
-                    .collect();
-            let applications = crate::routes::applications::views_of_candidate(conn, &cache, id)?;
-            let progress =
-                match crate::routes::progress::progress_for(conn, &cache, id, Utc::now(), lang) {
-                    Ok(progress) => Some(progress),
-                    Err(e) if e.problem().status == actix_web::http::StatusCode::NOT_FOUND => None,
-                    Err(e) => return Err(e),
-                };
+                Ok(progress) => Some(progress),
+                Err(e) if e.problem().status == actix_web::http::StatusCode::NOT_FOUND => None,
+                Err(e) => return Err(e),
+            };
             Ok(CandidateDetail {
-                profile: Profile::for_others(row),
-                prior_degrees,
-                applications,
+                profile: Profile::for_others(detail.account),
+                prior_degrees: (detail.prior_degrees.into_iter())
+                    .map(|shown| crate::routes::prior_degrees::PriorDegreeView::of(shown, lang))
+                    .collect(),
+                applications: (detail.applications.into_iter())
+                    .map(crate::routes::applications::ApplicationView::of)
+                    .collect(),
                 progress,
             })
         })

@@ -627,13 +627,15 @@ pub fn list(
     )
 }
 
-/// Every application of `candidate_id`, newest first (at most 200), for staff
-/// who manage the candidate (the caller has checked that).
+/// Every application of `candidate_id`, newest first (at most 200), for staff of
+/// the candidate's school and admins (404 for anyone else).
 pub fn of_candidate(
     conn: &mut PgConnection,
+    actor: &Actor,
     cache: &CatalogCache,
     candidate_id: Uuid,
 ) -> Outcome<Vec<Application>> {
+    crate::use_cases::candidates::require_manager(conn, actor, candidate_id)?;
     let visibility = crate::access::Visibility::Owner(candidate_id);
     Ok(listed(conn, cache, &visibility, &ListFilter::default(), 0, 200)?.0)
 }

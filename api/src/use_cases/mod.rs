@@ -8,6 +8,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod candidates;
 pub mod decisions;
 pub mod eligibility;
 pub mod prior_degrees;

@@ -103,7 +103,7 @@ fn load_for_change(
     actor: &Actor,
     (id, expected): (Uuid, Option<i32>),
     allowed: fn(&Actor, Owner<'_>) -> bool,
-) -> Outcome<PriorDegreeRow> {
+) -> Outcome<(PriorDegreeRow, Option<String>)> {
     let degree = load(conn, actor, id, true)?;
     if !allowed(actor, owner_of(&degree)) {
         return Err(Refusal::Forbidden);
@@ -111,19 +111,21 @@ fn load_for_change(
     if expected.is_some_and(|v| v != degree.degree.version) {
         return Err(Refusal::Stale(Some(degree.degree.version)));
     }
-    Ok(degree.degree)
+    Ok((degree.degree, degree.school_code))
 }
 
-/// What `actor` may do with `row` now (status, window and role).
+/// What `actor` may do with `row` of a holder of `school` now (status, window and
+/// role).
 pub fn actions_for(
     conn: &mut PgConnection,
     actor: &Actor,
-    row: &PriorDegreeRow,
+    (row, school): (&PriorDegreeRow, Option<&str>),
     now: DateTime<Utc>,
 ) -> Outcome<Vec<PriorDegreeAction>> {
+    let owner = Owner::new(row.candidate_id, school);
     let caller = Caller {
-        holder: actor.can_edit_prior_degree(Owner::new(row.candidate_id, None)),
-        verifier: actor.may_verify(),
+        holder: actor.can_edit_prior_degree(owner),
+        verifier: actor.can_verify_prior_degree(owner),
     };
     // The window matters only to a holder of an editable degree.
     let window_open = caller.holder
@@ -136,10 +138,10 @@ pub fn actions_for(
 fn shown(
     conn: &mut PgConnection,
     actor: &Actor,
-    row: PriorDegreeRow,
+    (row, school): (PriorDegreeRow, Option<String>),
     now: DateTime<Utc>,
 ) -> Outcome<Shown> {
-    let actions = actions_for(conn, actor, &row, now)?;
+    let actions = actions_for(conn, actor, (&row, school.as_deref()), now)?;
     Ok(Shown { row, actions })
 }
 
@@ -277,14 +279,14 @@ pub fn create(
         let note = format!("pledge {pledge}");
         let created = (None, PriorDegreeStatus::Draft);
         record(conn, actor, row.id, "create", created, Some(&note))?;
-        shown(conn, actor, row, now)
+        shown(conn, actor, (row, actor.school.clone()), now)
     })
 }
 
 /// One prior degree, for whoever may read it.
 pub fn get(conn: &mut PgConnection, actor: &Actor, now: DateTime<Utc>, id: Uuid) -> Outcome<Shown> {
     let degree = load(conn, actor, id, false)?;
-    shown(conn, actor, degree.degree, now)
+    shown(conn, actor, (degree.degree, degree.school_code), now)
 }
 
 /// One page of the prior degrees the actor may see, newest first, and the total.
@@ -300,23 +302,24 @@ pub fn list(
     let (rows, total) = store::list(conn, &who, status, offset, limit)?;
     let shown = rows
         .into_iter()
-        .map(|d| shown(conn, actor, d.degree, now))
+        .map(|d| shown(conn, actor, (d.degree, d.school_code), now))
         .collect::<Outcome<Vec<_>>>()?;
     Ok((shown, total))
 }
 
-/// Every prior degree of `candidate_id`, newest first (at most 200), as `actor`
-/// sees them; for staff who manage the candidate (the caller has checked that).
+/// Every prior degree of `candidate_id`, newest first (at most 200), for staff of
+/// the candidate's school and admins (404 for anyone else).
 pub fn of_candidate(
     conn: &mut PgConnection,
     actor: &Actor,
     now: DateTime<Utc>,
     candidate_id: Uuid,
 ) -> Outcome<Vec<Shown>> {
+    crate::use_cases::candidates::require_manager(conn, actor, candidate_id)?;
     let who = persistence::visibility::Visibility::Owner(candidate_id);
     let (rows, _) = store::list(conn, &who, None, 0, 200)?;
     rows.into_iter()
-        .map(|d| shown(conn, actor, d.degree, now))
+        .map(|d| shown(conn, actor, (d.degree, d.school_code), now))
         .collect()
 }
 
@@ -331,7 +334,7 @@ pub fn update(
     changes: &DegreeChanges,
 ) -> Outcome<Shown> {
     conn.transaction(|conn| {
-        let current = load_for_change(conn, actor, target, Actor::can_edit_prior_degree)?;
+        let (current, school) = load_for_change(conn, actor, target, Actor::can_edit_prior_degree)?;
         current.status.check_editable().map_err(state_conflict)?;
         open_round(conn, now)?;
         let pick = |change: &Option<String>, stored: String| change.clone().unwrap_or(stored);
@@ -374,14 +377,14 @@ pub fn update(
         .filter_map(|(name, differs)| differs.then_some(name))
         .collect();
         if changed.is_empty() {
-            return shown(conn, actor, current, now);
+            return shown(conn, actor, (current, school), now);
         }
         let updated = store::update_fields(conn, current.id, &fields, now);
         let row = written(conn, updated, &fields.certificate_number, actor.id)?;
         let note = format!("changed: {}", changed.join(", "));
         let same = (Some(current.status), current.status);
         record(conn, actor, row.id, "update", same, Some(&note))?;
-        shown(conn, actor, row, now)
+        shown(conn, actor, (row, school), now)
     })
 }
 
@@ -394,7 +397,7 @@ pub fn submit(
     target: (Uuid, Option<i32>),
 ) -> Outcome<Shown> {
     conn.transaction(|conn| {
-        let current = load_for_change(conn, actor, target, Actor::can_edit_prior_degree)?;
+        let (current, school) = load_for_change(conn, actor, target, Actor::can_edit_prior_degree)?;
         let to = current.status.submit().map_err(state_conflict)?;
         open_round(conn, now)?;
         let row = store::mark_submitted(conn, current.id, now)?;
@@ -406,7 +409,7 @@ pub fn submit(
             (Some(current.status), to),
             None,
         )?;
-        shown(conn, actor, row, now)
+        shown(conn, actor, (row, school), now)
     })
 }
 
@@ -475,10 +478,11 @@ pub fn verify(
     let (result, feedback) =
         checked_result(result, feedback).map_err(|(field, v)| Refusal::field(field, v))?;
     conn.transaction(|conn| {
-        let current = load_for_change(conn, actor, target, Actor::can_verify_prior_degree)?;
+        let (current, school) =
+            load_for_change(conn, actor, target, Actor::can_verify_prior_degree)?;
         let verified = (result, feedback.as_deref());
         let row = apply_verification(conn, actor, &current, verified, now)?;
-        shown(conn, actor, row, now)
+        shown(conn, actor, (row, school), now)
     })
 }
 

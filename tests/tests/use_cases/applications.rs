@@ -341,11 +341,20 @@ fn an_application_is_seen_by_its_owner_its_schools_staff_and_admins_only() {
     };
     assert_eq!(listed(&admin, &submitted_only), Vec::<Uuid>::new());
 
-    let of_owner = applications::of_candidate(&mut w.db.conn, &w.db.catalog, w.owner.id).unwrap();
+    let of_owner =
+        applications::of_candidate(&mut w.db.conn, &w.staff, &w.db.catalog, w.owner.id).unwrap();
     assert_eq!(
         of_owner.iter().map(|a| a.row.id).collect::<Vec<_>>(),
         [mine]
     );
+    for stranger in [&foreign_staff, &w.owner, &service] {
+        let refused =
+            applications::of_candidate(&mut w.db.conn, stranger, &w.db.catalog, w.owner.id);
+        assert!(
+            matches!(refused, Err(Refusal::NotFound(_))),
+            "{stranger:?}: {refused:?}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -621,9 +621,6 @@ fn of_candidate_lists_one_candidates_degrees_newest_first_with_the_callers_actio
     assert!(shown[1].actions.is_empty());
     let shown = cases::of_candidate(&mut p.db.conn, &p.admin, now(), p.owner.id).unwrap();
     assert_eq!(ids(&shown), [newer, older]);
-    let shown = cases::of_candidate(&mut p.db.conn, &p.owner, now(), p.owner.id).unwrap();
-    assert!(shown[0].actions.is_empty());
-    assert_eq!(shown[1].actions, [A::Modify, A::Submit]);
     assert!(
         cases::of_candidate(&mut p.db.conn, &p.admin, now(), p.outsider.id)
             .unwrap()
@@ -632,18 +629,19 @@ fn of_candidate_lists_one_candidates_degrees_newest_first_with_the_callers_actio
 }
 
 #[test]
-fn of_candidate_does_not_check_access_itself_its_caller_must() {
-    // Documented contract ("the caller has checked that"): the staff route checks
-    // can_manage_candidate before calling. Pinned here so that a change to it is seen.
+fn of_candidate_is_for_the_candidates_school_staff_and_admins_only() {
     let mut p = people();
     let id = submitted(&mut p.db, &p.owner, 500).id;
-    let shown = cases::of_candidate(&mut p.db.conn, &p.other_staff, now(), p.owner.id).unwrap();
+    let shown = cases::of_candidate(&mut p.db.conn, &p.staff, now(), p.owner.id).unwrap();
     assert_eq!(ids(&shown), [id]);
-    assert_eq!(
-        shown[0].actions,
-        [A::Verify],
-        "its actions say verify though another school's staff may not"
-    );
+    assert_eq!(shown[0].actions, [A::Verify]);
+    for stranger in [&p.other_staff, &p.owner] {
+        let refused = cases::of_candidate(&mut p.db.conn, stranger, now(), p.owner.id);
+        assert!(
+            matches!(refused, Err(Refusal::NotFound(_))),
+            "{stranger:?}: {refused:?}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -11,14 +11,12 @@ mod types;
 use actix_web::http::header::{self, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::Utc;
-use diesel::PgConnection;
 use domain::CourseCode;
 use domain::application::{ApplicationStatus, ReviewChoice};
 use uuid::Uuid;
 
 pub use self::types::*;
 use crate::auth::principal::{CandidateUser, Person, StaffOrAdmin};
-use crate::catalog_cache::CatalogCache;
 use crate::http::etag;
 use crate::http::extract::{ApiJson, ApiQuery, from_json_slice, lang_of, parse_id};
 use crate::http::pagination::{PageQuery, Paginated};
@@ -487,15 +485,4 @@ pub async fn application_history(
     Ok(web::Json(
         rows.into_iter().map(HistoryEntry::from).collect(),
     ))
-}
-
-/// Every application of `candidate_id`, newest first (at most 200), as views;
-/// shown to staff in the candidate's detail.
-pub fn views_of_candidate(
-    conn: &mut PgConnection,
-    cache: &CatalogCache,
-    candidate_id: Uuid,
-) -> Result<Vec<ApplicationView>, ApiError> {
-    let applications = cases::of_candidate(conn, cache, candidate_id)?;
-    Ok(applications.into_iter().map(ApplicationView::of).collect())
 }
