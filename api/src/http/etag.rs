@@ -66,3 +66,8 @@ pub fn check(expected: Option<i32>, current: i32) -> Result<(), ApiError> {
         _ => Ok(()),
     }
 }
+
+/// The record id of the path and the version of `If-Match`: what a change names.
+pub fn target(req: &HttpRequest, id: &str) -> Result<(uuid::Uuid, Option<i32>), ApiError> {
+    Ok((crate::http::extract::parse_id(id)?, if_match(req)?))
+}

@@ -225,6 +225,16 @@ pub(super) fn read_model(
 ) -> Outcome<Application> {
     let version = persistence::rounds::get(conn, row.round_id)?.catalog_version_id;
     let catalog = cache.version(conn, version)?;
+    with_items(conn, row, candidate, catalog)
+}
+
+/// [`read_model`] when the round's catalogue is already at hand.
+fn with_items(
+    conn: &mut PgConnection,
+    row: ApplicationRow,
+    candidate: Candidate,
+    catalog: Arc<CatalogVersion>,
+) -> Outcome<Application> {
     let items = store::items(conn, row.id)?;
     Ok(Application {
         row,
@@ -581,12 +591,7 @@ pub fn create(
             },
         )?;
         let candidate = Candidate::of(conn, actor.id)?;
-        Ok(Application {
-            items: store::items(conn, row.id)?,
-            row,
-            candidate,
-            catalog: rules.catalog,
-        })
+        with_items(conn, row, candidate, rules.catalog)
     })
 }
 
@@ -788,7 +793,7 @@ pub fn update(
                 note: Some(&changed.join(", ")),
             },
         )?;
-        read_model(conn, cache, updated, candidate)
+        with_items(conn, updated, candidate, rules.catalog)
     })
 }
 
@@ -941,7 +946,7 @@ pub fn submit(
         )?;
         let note = (!missing.is_empty()).then(|| format!("confirmed missing: {}", missing.join(", ")));
         status_changed(conn, actor, &updated, "submit", row.status, note.as_deref())?;
-        read_model(conn, cache, updated, candidate)
+        with_items(conn, updated, candidate, rules.catalog)
     })
 }
 

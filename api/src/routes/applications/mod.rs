@@ -13,7 +13,6 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::Utc;
 use domain::CourseCode;
 use domain::application::{ApplicationStatus, ReviewChoice};
-use uuid::Uuid;
 
 pub use self::types::*;
 use crate::auth::principal::{CandidateUser, Person, StaffOrAdmin};
@@ -33,11 +32,6 @@ fn with_etag(
     builder
         .insert_header(etag::etag_header(view.version))
         .json(view)
-}
-
-/// The id of the path and the version of `If-Match`.
-fn target(req: &HttpRequest, id: &str) -> Result<(Uuid, Option<i32>), ApiError> {
-    Ok((parse_id(id)?, etag::if_match(req)?))
 }
 
 /// The optional JSON body of an action (empty: the default).
@@ -218,7 +212,7 @@ pub async fn update_application(
     id: web::Path<String>,
     body: ApiJson<UpdateApplication>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = target(&req, &id)?;
+    let target = etag::target(&req, &id)?;
     let body = body.0;
     let change = Change {
         prior_degree_id: body.prior_degree_id,
@@ -317,7 +311,7 @@ pub async fn submit_application(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let target = target(&req, &id)?;
+    let target = etag::target(&req, &id)?;
     let body: SubmitApplication = optional_body(&body)?;
     let mut checks = FieldChecks::default();
     let confirmed: Vec<CourseCode> = (body.confirm_missing.iter().enumerate())
@@ -368,7 +362,7 @@ pub async fn withdraw_application(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = target(&req, &id)?;
+    let target = etag::target(&req, &id)?;
     let cache = state.catalog.clone();
     let withdrawn = state
         .db(move |conn| Ok(cases::withdraw(conn, &user.0, &cache, Utc::now(), target)?))
@@ -401,7 +395,7 @@ pub async fn return_application(
     id: web::Path<String>,
     body: ApiJson<ReturnApplication>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = target(&req, &id)?;
+    let target = etag::target(&req, &id)?;
     let reason = body.0.reason;
     let cache = state.catalog.clone();
     let returned = state
@@ -442,7 +436,7 @@ pub async fn review_application(
     id: web::Path<String>,
     body: ApiJson<ReviewApplication>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = target(&req, &id)?;
+    let target = etag::target(&req, &id)?;
     let choices: Vec<ReviewChoice> = body.0.items.iter().map(Into::into).collect();
     let cache = state.catalog.clone();
     let reviewed = state

@@ -482,7 +482,7 @@ impl ApplicationView {
             major_code: row.major_code,
             major_name,
             kind,
-            kind_label: Kind::from(kind).label_zh().to_owned(),
+            kind_label: row.kind.label_zh().to_owned(),
             prior_degree_id: row.prior_degree_id,
             certificate,
             status: status.as_str().to_owned(),

@@ -15,7 +15,6 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::Utc;
 use domain::Violation;
 use domain::prior_degree::PriorDegreeStatus;
-use uuid::Uuid;
 
 pub use self::batch::MAX_BATCH_ROWS;
 pub use self::types::*;
@@ -35,11 +34,6 @@ fn respond(status: StatusCode, shown: Shown, lang: Lang) -> HttpResponse {
         builder.insert_header((LOCATION, format!("/api/v1/prior-degrees/{}", shown.row.id)));
     }
     builder.json(PriorDegreeView::of(shown, lang))
-}
-
-/// The id of the path and the version of `If-Match`.
-fn target(req: &HttpRequest, id: &str) -> Result<(Uuid, Option<i32>), ApiError> {
-    Ok((parse_id(id)?, etag::if_match(req)?))
 }
 
 /// Creates a draft prior degree for the signed-in candidate.
@@ -195,7 +189,7 @@ pub async fn update_prior_degree(
     id: web::Path<String>,
     body: ApiJson<PriorDegreeChanges>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = target(&req, &id)?;
+    let target = etag::target(&req, &id)?;
     let changes = body.0.into();
     let shown = state
         .db(move |conn| Ok(cases::update(conn, &user.0, Utc::now(), target, &changes)?))
@@ -234,7 +228,7 @@ pub async fn submit_prior_degree(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = target(&req, &id)?;
+    let target = etag::target(&req, &id)?;
     let shown = state
         .db(move |conn| Ok(cases::submit(conn, &user.0, Utc::now(), target)?))
         .await?;
@@ -277,7 +271,7 @@ pub async fn verify_prior_degree(
     body: ApiJson<VerificationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     cases::require_verifier(&user.0)?;
-    let target = target(&req, &id)?;
+    let target = etag::target(&req, &id)?;
     let VerificationRequest { result, feedback } = body.0;
     let shown = state
         .db(move |conn| {
