@@ -15,6 +15,7 @@ pub mod choice;
 pub mod course;
 pub mod csv;
 pub mod eligibility;
+pub mod new_account;
 pub mod prior_degree;
 pub mod score;
 pub mod violation;

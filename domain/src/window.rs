@@ -17,6 +17,11 @@ pub fn shanghai() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
+/// The calendar date of `instant` in Asia/Shanghai.
+pub fn date_in_shanghai(instant: DateTime<Utc>) -> NaiveDate {
+    instant.with_timezone(&shanghai()).date_naive()
+}
+
 /// The first instant of `date` in Asia/Shanghai (00:00:00.000 +08:00), in UTC.
 pub fn start_of_day_shanghai(date: NaiveDate) -> DateTime<Utc> {
     date.and_time(NaiveTime::MIN)

@@ -338,6 +338,21 @@ pub fn insert_reset_token(
     Ok(())
 }
 
+/// The account of a reset token that is unused and unexpired at `now`.
+pub fn reset_token_account(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<Uuid>, DbError> {
+    Ok(password_reset_tokens::table
+        .filter(password_reset_tokens::token_hash.eq(token_hash))
+        .filter(password_reset_tokens::used_at.is_null())
+        .filter(password_reset_tokens::expires_at.gt(now))
+        .select(password_reset_tokens::account_id)
+        .first(conn)
+        .optional()?)
+}
+
 /// Spends a reset token that is unused and unexpired at `now`; returns its account.
 pub fn spend_reset_token(
     conn: &mut PgConnection,

@@ -24,6 +24,31 @@ pub fn verify(phc: &str, password: &str) -> bool {
     hasher().verify_password(password.as_bytes(), phc).is_ok()
 }
 
+/// [`hash`] on the blocking pool, without holding a database connection.
+pub async fn hash_off_worker(password: String) -> Result<String, crate::http::problem::ApiError> {
+    use crate::http::problem::ApiError;
+    actix_web::web::block(move || hash(&password))
+        .await?
+        .map_err(ApiError::internal)
+}
+
+/// [`verify`] on the blocking pool, without holding a database connection.
+/// `None` for the hash verifies against [`DUMMY_HASH`] (and never matches), so
+/// that an unknown login costs as much as a wrong password.
+pub async fn verify_off_worker(
+    phc: Option<String>,
+    password: String,
+) -> Result<bool, crate::http::problem::ApiError> {
+    Ok(actix_web::web::block(move || match phc {
+        Some(phc) => verify(&phc, &password),
+        None => {
+            let _ = verify(&DUMMY_HASH, &password);
+            false
+        }
+    })
+    .await?)
+}
+
 /// A hash of a random password, verified against when a login names no
 /// account, so that an unknown login costs the same time as a wrong password.
 pub static DUMMY_HASH: LazyLock<String> =

@@ -308,6 +308,22 @@ impl From<crate::use_cases::Refusal> for ApiError {
             Refusal::ConflictTitled(title, v) => {
                 ApiError::new(StatusCode::CONFLICT, v.code, title, Msg::new(v.zh, v.en))
             }
+            Refusal::Taken(taken) => {
+                let crate::use_cases::Taken {
+                    title,
+                    detail,
+                    field,
+                } = *taken;
+                let mut e = ApiError::new(
+                    StatusCode::CONFLICT,
+                    detail.code,
+                    title,
+                    Msg::new(detail.zh, detail.en),
+                );
+                e.0.errors.extend(field);
+                e
+            }
+            Refusal::SignIn(refusal) => sign_in_problem(refusal),
             Refusal::Rule(v) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 v.code,
@@ -328,6 +344,44 @@ impl From<crate::use_cases::Refusal> for ApiError {
             Refusal::Db(e) => e.into(),
             Refusal::Internal(text) => ApiError::internal(text),
         }
+    }
+}
+
+/// 401 for wrong credentials or a bad refresh token, 423 with `Retry-After` for a
+/// locked account.
+fn sign_in_problem(refusal: crate::use_cases::sign_in::SignInRefusal) -> ApiError {
+    use crate::use_cases::sign_in::SignInRefusal;
+    match refusal {
+        SignInRefusal::WrongCredentials => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "auth.invalid_credentials",
+            Msg::new("登录失败", "Sign-in failed"),
+            Msg::new("账号或密码错误", "wrong login or password"),
+        ),
+        SignInRefusal::Locked { seconds } => {
+            let minutes = (seconds + 59) / 60;
+            ApiError::new(
+                StatusCode::LOCKED,
+                "auth.locked",
+                Msg::new("账号已临时锁定", "Account temporarily locked"),
+                Msg::new(
+                    format!("密码错误次数过多，请 {minutes} 分钟后再试，或找回密码"),
+                    format!(
+                        "too many failed sign-ins; try again in {minutes} minutes or reset the password"
+                    ),
+                ),
+            )
+            .with_retry_after(seconds.max(1) as u64)
+        }
+        SignInRefusal::InvalidRefreshToken => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "auth.invalid_token",
+            Msg::new("需要重新登录", "Sign in again"),
+            Msg::new(
+                "刷新令牌无效、已过期或已被使用，请重新登录",
+                "the refresh token is invalid, expired or spent; sign in again",
+            ),
+        ),
     }
 }
 

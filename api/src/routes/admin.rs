@@ -1,23 +1,21 @@
 //! Administration: schools, staff accounts and service accounts.
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, LOCATION};
 use actix_web::{HttpResponse, get, post, web};
-use domain::account::{Password, PersonName, Role, SchoolCode, Scope, Username};
-use persistence::DbError;
-use persistence::accounts::{self, NewAccount};
+use domain::new_account::{self, SchoolForm, ServiceAccountForm, StaffForm};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::auth::password::hash_off_worker;
 use crate::auth::principal::AdminUser;
-use crate::auth::{password, secret};
+use crate::auth::secret;
 use crate::http::extract::{ApiJson, ApiQuery};
 use crate::http::pagination::{PageQuery, Paginated};
-use crate::http::problem::{ApiError, FieldChecks, Msg};
-use crate::routes::auth::account_insert_error;
+use crate::http::problem::ApiError;
 use crate::routes::views::{Profile, School};
 use crate::state::AppState;
+use crate::use_cases::{Refusal, accounts};
 
 /// A new school.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -43,40 +41,23 @@ pub struct NewSchool {
 )]
 #[post("/admin/schools")]
 pub async fn create_school(
-    _admin: AdminUser,
+    admin: AdminUser,
     state: web::Data<AppState>,
     body: ApiJson<NewSchool>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut checks = FieldChecks::default();
-    let code = checks.check("code", SchoolCode::parse(&body.0.code));
-    let name = body.0.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        checks.push(
-            "name",
-            domain::Violation::new(
-                "school.name",
-                "学校名称须为 1–100 个字符",
-                "a school name has 1–100 characters",
-            ),
-        );
-    }
-    checks.finish()?;
-    let code = code.ok_or_else(|| ApiError::internal("checked code missing"))?;
+    let form = SchoolForm {
+        code: body.0.code,
+        name: body.0.name,
+    };
+    let (code, name) = new_account::check_school(&form).map_err(Refusal::invalid_fields)?;
     let row = state
-        .db(
-            move |conn| match accounts::insert_school(conn, code.as_str(), &name) {
-                Err(DbError::Unique { .. }) => Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "school.exists",
-                    Msg::new("学校已存在", "School exists"),
-                    Msg::new(
-                        format!("学校代码 {code} 已存在"),
-                        format!("a school with code {code} exists"),
-                    ),
-                )),
-                other => Ok(other?),
-            },
-        )
+        .db(move |conn| {
+            Ok(accounts::create_school(
+                conn,
+                &admin.0,
+                (code.as_str(), &name),
+            )?)
+        })
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, "/api/v1/schools"))
@@ -97,7 +78,12 @@ pub async fn list_schools(
 ) -> Result<web::Json<Paginated<School>>, ApiError> {
     let page = query.0.check()?;
     let (rows, total) = state
-        .db(move |conn| Ok(accounts::list_schools(conn, page.offset(), page.per_page)?))
+        .db(move |conn| {
+            Ok(accounts::list_schools(
+                conn,
+                (page.offset(), page.per_page),
+            )?)
+        })
         .await?;
     Ok(web::Json(
         page.wrap(rows.into_iter().map(School::from).collect(), total),
@@ -132,44 +118,20 @@ pub struct NewStaff {
 )]
 #[post("/admin/staff")]
 pub async fn create_staff(
-    _admin: AdminUser,
+    admin: AdminUser,
     state: web::Data<AppState>,
     body: ApiJson<NewStaff>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
-    let mut checks = FieldChecks::default();
-    let username = checks.check("username", Username::parse(&body.username));
-    let password = checks.check(
-        "password",
-        Password::parse(&body.password, &[body.username.as_str()]),
-    );
-    let name = checks.check("name", PersonName::parse(&body.name));
-    let school = checks.check("school_code", SchoolCode::parse(&body.school_code));
-    checks.finish()?;
-    let (Some(username), Some(password), Some(name), Some(school)) =
-        (username, password, name, school)
-    else {
-        return Err(ApiError::internal("checked fields missing"));
+    let form = StaffForm {
+        username: body.0.username,
+        password: body.0.password,
+        name: body.0.name,
+        school_code: body.0.school_code,
     };
-    let hash = web::block(move || password::hash(password.expose()))
-        .await?
-        .map_err(ApiError::internal)?;
-    let account = NewAccount {
-        id: Uuid::now_v7(),
-        role: Role::Staff.as_str().into(),
-        exam_number: None,
-        id_number: None,
-        username: Some(username.as_str().into()),
-        name: name.as_str().into(),
-        phone: None,
-        major_code: None,
-        school_code: Some(school.as_str().into()),
-        password_hash: hash,
-        must_change_password: false,
-        scopes: Vec::new(),
-    };
+    let staff = new_account::check_staff(&form).map_err(Refusal::invalid_fields)?;
+    let hash = hash_off_worker(staff.password.expose().to_owned()).await?;
     let row = state
-        .db(move |conn| accounts::insert_account(conn, &account).map_err(account_insert_error))
+        .db(move |conn| Ok(accounts::create_staff(conn, &admin.0, &staff, hash)?))
         .await?;
     Ok(HttpResponse::Created().json(Profile::for_others(row)))
 }
@@ -218,65 +180,24 @@ pub struct ServiceAccountCreated {
 )]
 #[post("/admin/service-accounts")]
 pub async fn create_service_account(
-    _admin: AdminUser,
+    admin: AdminUser,
     state: web::Data<AppState>,
     body: ApiJson<NewServiceAccount>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
-    let mut checks = FieldChecks::default();
-    let username = checks.check("username", Username::parse(&body.username));
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        checks.push(
-            "name",
-            domain::Violation::new(
-                "name.format",
-                "名称须为 1–100 个字符",
-                "the name has 1–100 characters",
-            ),
-        );
-    }
-    let mut scopes: Vec<Scope> = Vec::new();
-    for (i, text) in body.scopes.iter().enumerate() {
-        if let Some(scope) = checks.check(&format!("scopes[{i}]"), Scope::parse(text))
-            && !scopes.contains(&scope)
-        {
-            scopes.push(scope);
-        }
-    }
-    if body.scopes.is_empty() {
-        checks.push(
-            "scopes",
-            domain::Violation::new(
-                "scope.required",
-                "至少授予一个权限范围",
-                "grant at least one scope",
-            ),
-        );
-    }
-    checks.finish()?;
-    let username = username.ok_or_else(|| ApiError::internal("checked username missing"))?;
-    let secret = secret::new_token();
-    let for_hash = secret.clone();
-    let hash = web::block(move || password::hash(&for_hash))
-        .await?
-        .map_err(ApiError::internal)?;
-    let account = NewAccount {
-        id: Uuid::now_v7(),
-        role: Role::Integration.as_str().into(),
-        exam_number: None,
-        id_number: None,
-        username: Some(username.as_str().into()),
-        name,
-        phone: None,
-        major_code: None,
-        school_code: None,
-        password_hash: hash,
-        must_change_password: false,
-        scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+    let form = ServiceAccountForm {
+        username: body.0.username,
+        name: body.0.name,
+        scopes: body.0.scopes,
     };
+    let service = new_account::check_service_account(&form).map_err(Refusal::invalid_fields)?;
+    let secret = secret::new_token();
+    let hash = hash_off_worker(secret.clone()).await?;
     let row = state
-        .db(move |conn| accounts::insert_account(conn, &account).map_err(account_insert_error))
+        .db(move |conn| {
+            Ok(accounts::create_service_account(
+                conn, &admin.0, &service, hash,
+            )?)
+        })
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((CACHE_CONTROL, "no-store"))

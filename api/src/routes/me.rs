@@ -1,18 +1,17 @@
 //! The signed-in caller's own account.
 
 use actix_web::{HttpResponse, get, put, web};
-use domain::account::Password;
-use persistence::accounts;
+use domain::new_account::check_new_password;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::password;
+use crate::auth::password::{hash_off_worker, verify_off_worker};
 use crate::auth::principal::{SignedIn, SignedInAllowingTemporary};
 use crate::http::extract::ApiJson;
 use crate::http::problem::ApiError;
-use crate::routes::auth::identifiers;
 use crate::routes::views::Profile;
 use crate::state::AppState;
+use crate::use_cases::{Refusal, accounts};
 
 /// The caller's profile and role.
 #[utoipa::path(
@@ -26,8 +25,9 @@ pub async fn get_me(
     user: SignedIn,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Profile>, ApiError> {
-    let id = user.0.id;
-    let row = state.db(move |conn| Ok(accounts::find(conn, id)?)).await?;
+    let row = state
+        .db(move |conn| Ok(accounts::own_account(conn, &user.0)?))
+        .await?;
     Ok(web::Json(Profile::for_owner(row)))
 }
 
@@ -61,48 +61,25 @@ pub async fn change_password(
     state: web::Data<AppState>,
     body: ApiJson<ChangePassword>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = user.0.id;
+    let actor = user.0;
     let ChangePassword {
         current_password,
         new_password,
     } = body.0;
-    let account = state.db(move |conn| Ok(accounts::find(conn, id)?)).await?;
-    let stored = account.password_hash.clone();
-    let current = current_password.clone();
-    let current_ok = web::block(move || password::verify(&stored, &current)).await?;
-    if !current_ok {
-        return Err(ApiError::field(
-            "current_password",
-            domain::Violation::new(
-                "password.wrong",
-                "当前密码不正确",
-                "the current password is wrong",
-            ),
-        ));
+    let me = actor.clone();
+    let account = state
+        .db(move |conn| Ok(accounts::own_account(conn, &me)?))
+        .await?;
+    let stored = Some(account.password_hash.clone());
+    if !verify_off_worker(stored, current_password.clone()).await? {
+        return Err(accounts::wrong_current_password().into());
     }
-    let ids = identifiers(&account);
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let new =
-        Password::parse(&new_password, &refs).map_err(|v| ApiError::field("new_password", v))?;
-    if new.expose() == current_password {
-        return Err(ApiError::field(
-            "new_password",
-            domain::Violation::new(
-                "password.unchanged",
-                "新密码不能与当前密码相同",
-                "the new password must differ from the current one",
-            ),
-        ));
-    }
-    let hash = web::block(move || password::hash(new.expose()))
-        .await?
-        .map_err(ApiError::internal)?;
+    let identifiers = accounts::identifiers(&account);
+    let new = check_new_password(&new_password, &identifiers, Some(&current_password))
+        .map_err(|v| Refusal::field("new_password", v))?;
+    let hash = hash_off_worker(new.expose().to_owned()).await?;
     state
-        .tx(move |conn| {
-            accounts::set_password(conn, id, &hash, false)?;
-            accounts::revoke_all_refresh_tokens(conn, id)?;
-            Ok(())
-        })
+        .db(move |conn| Ok(accounts::change_own_password(conn, &actor, &hash)?))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,16 +2,15 @@
 
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, post, web};
-use domain::account::Role;
-use persistence::accounts;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::access::Owner;
+use crate::auth::password::hash_off_worker;
 use crate::auth::principal::StaffOrAdmin;
-use crate::auth::{password, secret};
-use crate::http::problem::{ApiError, Msg};
+use crate::auth::secret;
+use crate::http::problem::ApiError;
 use crate::state::AppState;
+use crate::use_cases::accounts;
 
 /// A temporary password, shown once.
 #[derive(Debug, Serialize, ToSchema)]
@@ -42,28 +41,14 @@ pub async fn reset_candidate_password(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let not_found = || ApiError::not_found(Msg::new("考生不存在", "no such candidate"));
     let id = crate::http::extract::parse_id(&id)?;
-    let principal = user.0;
     let temporary = secret::temporary_password();
-    let for_hash = temporary.clone();
-    let hash = web::block(move || password::hash(&for_hash))
-        .await?
-        .map_err(ApiError::internal)?;
+    let hash = hash_off_worker(temporary.clone()).await?;
     state
-        .tx(move |conn| {
-            let account = match accounts::find(conn, id) {
-                Err(persistence::DbError::NotFound) => return Err(not_found()),
-                other => other?,
-            };
-            if account.role != Role::Candidate.as_str()
-                || !principal.can_manage_candidate(Owner::new(id, account.school_code.as_deref()))
-            {
-                return Err(not_found());
-            }
-            accounts::set_password(conn, id, &hash, true)?;
-            accounts::revoke_all_refresh_tokens(conn, id)?;
-            Ok(())
+        .db(move |conn| {
+            Ok(accounts::reset_candidate_password(
+                conn, &user.0, id, &hash,
+            )?)
         })
         .await?;
     Ok(HttpResponse::Ok()

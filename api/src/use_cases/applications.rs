@@ -18,7 +18,6 @@ use domain::application::{
 use domain::catalog::{CertificateKind, MajorCode};
 use domain::eligibility::{PriorDegreeFacts, ScoreInput};
 use domain::prior_degree::PriorDegreeStatus;
-use domain::window::shanghai;
 use domain::{CourseCode, Violation};
 use persistence::applications::{
     self as store, ApplicationRow, CertificateFacts, ItemRow, ListFilter, NewApplication, NewItem,
@@ -443,16 +442,11 @@ fn checked_items(
 
 /// Checks a certificate's number and date (`certificate.number`, `certificate.obtained_on`).
 fn certificate_facts(c: &CertificateClaim, now: DateTime<Utc>) -> Outcome<CertificateFacts> {
-    let today = now.with_timezone(&shanghai()).date_naive();
+    let today = domain::window::date_in_shanghai(now);
     let number =
         application::check_certificate(&c.number, c.obtained_on, today).map_err(|problems| {
-            Refusal::Invalid(
-                problems
-                    .into_iter()
-                    .map(|(field, v)| {
-                        FieldProblem::from_violation(format!("certificate.{field}"), v)
-                    })
-                    .collect(),
+            Refusal::invalid_fields(
+                (problems.into_iter()).map(|(field, v)| (format!("certificate.{field}"), v)),
             )
         })?;
     Ok(CertificateFacts {

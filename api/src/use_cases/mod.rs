@@ -6,6 +6,7 @@
 //! with its history and outbox rows ([`audit`]) inside it. They return domain
 //! values or a [`Refusal`]; the HTTP layer renders a refusal as problem+json.
 
+pub mod accounts;
 pub mod applications;
 pub mod audit;
 pub mod candidates;
@@ -14,8 +15,9 @@ pub mod eligibility;
 pub mod prior_degrees;
 mod refusal;
 pub mod reviews;
+pub mod sign_in;
 
-pub use refusal::Refusal;
+pub use refusal::{Refusal, Taken};
 
 /// The result of a use case.
 pub type Outcome<T> = Result<T, Refusal>;

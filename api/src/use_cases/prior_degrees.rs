@@ -14,7 +14,6 @@ use domain::prior_degree::{
     self as rules, Caller, Declared, DeclaredFacts, PriorDegreeAction, PriorDegreeStatus,
     VerificationResult,
 };
-use domain::window::shanghai;
 use persistence::DbError;
 use persistence::history::{Entity, HistoryRow};
 use persistence::outbox::NotificationKind;
@@ -25,7 +24,7 @@ use persistence::rounds::RoundRecord;
 use uuid::Uuid;
 
 use crate::access::{Actor, Owner};
-use crate::http::problem::{FieldProblem, Msg};
+use crate::http::problem::Msg;
 use crate::use_cases::audit::{self, Event};
 use crate::use_cases::{Outcome, Refusal};
 
@@ -163,15 +162,9 @@ fn open_round(conn: &mut PgConnection, now: DateTime<Utc>) -> Outcome<RoundRecor
 
 /// Every declared field checked (all problems at once), as stored.
 fn checked(declared: &Declared, now: DateTime<Utc>) -> Outcome<DegreeFields> {
-    let today = now.with_timezone(&shanghai()).date_naive();
-    let facts: DeclaredFacts = rules::check_declared(declared, today).map_err(|problems| {
-        Refusal::Invalid(
-            problems
-                .into_iter()
-                .map(|(field, v)| FieldProblem::from_violation(field, v))
-                .collect(),
-        )
-    })?;
+    let today = domain::window::date_in_shanghai(now);
+    let facts: DeclaredFacts =
+        rules::check_declared(declared, today).map_err(Refusal::invalid_fields)?;
     Ok(DegreeFields {
         certificate_number: facts.certificate_number.as_str().to_owned(),
         school_name: facts.school_name,

@@ -16,6 +16,11 @@ pub enum Refusal {
     Conflict(Violation),
     /// A conflict with a title of its own (`state.conflict` "学历证书编号已登记" …).
     ConflictTitled(Msg, Violation),
+    /// Something with this name exists already (`account.exists`, `school.exists`),
+    /// with the field that names it, if one does.
+    Taken(Box<Taken>),
+    /// Signing in or refreshing gave no tokens.
+    SignIn(crate::use_cases::sign_in::SignInRefusal),
     /// The request as a whole breaks a rule (`window.closed`, `major.unknown` …).
     Rule(Violation),
     /// Fields break rules; every problem at once. When every problem is
@@ -29,10 +34,41 @@ pub enum Refusal {
     Internal(String),
 }
 
+/// What exists already, for [`Refusal::Taken`].
+#[derive(Debug)]
+pub struct Taken {
+    /// The problem's title.
+    pub title: Msg,
+    /// The code and what happened.
+    pub detail: Violation,
+    /// The field that clashes.
+    pub field: Option<FieldProblem>,
+}
+
 impl Refusal {
+    /// Something with this name exists already.
+    pub fn taken(title: Msg, detail: Violation, field: Option<FieldProblem>) -> Self {
+        Refusal::Taken(Box::new(Taken {
+            title,
+            detail,
+            field,
+        }))
+    }
+
     /// One field breaking one rule.
     pub fn field(field: impl Into<String>, violation: Violation) -> Self {
         Refusal::Invalid(vec![FieldProblem::from_violation(field, violation)])
+    }
+
+    /// Every problem of a checked form, by field.
+    pub fn invalid_fields<F: Into<String>>(
+        problems: impl IntoIterator<Item = (F, Violation)>,
+    ) -> Self {
+        Refusal::Invalid(
+            (problems.into_iter())
+                .map(|(field, v)| FieldProblem::from_violation(field, v))
+                .collect(),
+        )
     }
 
     /// Not found, with what was looked for.

@@ -1,0 +1,263 @@
+//! Registration, sign-in, token refresh, sign-out and password resets (R1, R2).
+//!
+//! Each handler parses the request, calls the use cases of
+//! [`crate::use_cases::sign_in`] and [`crate::use_cases::accounts`], and renders
+//! the answer. Argon2 runs between the steps on the blocking pool, never while a
+//! pooled connection is held.
+
+mod types;
+
+use std::net::IpAddr;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::Utc;
+use domain::new_account::{self, RegistrationForm};
+use domain::window::date_in_shanghai;
+
+pub use self::types::*;
+use crate::auth::keys::Jwks;
+use crate::auth::password::{hash_off_worker, verify_off_worker};
+use crate::auth::principal::SignedInAllowingTemporary;
+use crate::http::extract::ApiJson;
+use crate::http::problem::{ApiError, Msg};
+use crate::routes::views::Profile;
+use crate::state::AppState;
+use crate::use_cases::Refusal;
+use crate::use_cases::accounts;
+use crate::use_cases::sign_in::{self, SignInRefusal};
+
+/// Registers a candidate account (R1).
+///
+/// Every field is checked and every problem reported at once. A second
+/// registration with the same exam number or ID number is 409 `account.exists`.
+#[utoipa::path(
+    tag = "accounts",
+    operation_id = "register",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "The new candidate's profile.", body = Profile),
+        (status = 409, description = "`account.exists`: the exam number or ID number is already registered.",
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    body: ApiJson<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let form = RegistrationForm::from(body.0);
+    let registration = new_account::check_registration(&form, date_in_shanghai(Utc::now()))
+        .map_err(Refusal::invalid_fields)?;
+    let hash = hash_off_worker(registration.password.expose().to_owned()).await?;
+    let cache = state.catalog.clone();
+    let row = state
+        .db(move |conn| Ok(accounts::register(conn, &cache, &registration, hash)?))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, "/api/v1/me"))
+        .json(Profile::for_owner(row)))
+}
+
+fn no_store(pair: TokenPair) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(pair)
+}
+
+fn client_address(req: &HttpRequest) -> IpAddr {
+    req.peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+/// 429 for an address that failed too often, with `Retry-After`.
+fn address_throttled(seconds: u64) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "auth.locked",
+        Msg::new("尝试过于频繁", "Too many attempts"),
+        Msg::new(
+            "该地址登录失败次数过多，请稍后再试",
+            "too many failed sign-ins from this address; wait and retry",
+        ),
+    );
+    e.0.retry_after = Some(seconds);
+    e
+}
+
+/// Signs in (R1).
+///
+/// An unknown login and a wrong password get the same 401
+/// `auth.invalid_credentials` in the same time. Five failures in a row lock the
+/// account for 15 minutes (423 `auth.locked` with `Retry-After`); twenty failures
+/// from one address within 15 minutes throttle that address (429 `auth.locked`).
+#[utoipa::path(
+    tag = "accounts",
+    operation_id = "login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in.", body = TokenPair),
+        (status = 401, description = "`auth.invalid_credentials`: wrong login or password.",
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 423, description = "`auth.locked`: too many failures for this account; see `Retry-After`.",
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "`auth.locked`: too many failures from this address; see `Retry-After`.",
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ApiJson<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let address = client_address(&req);
+    state.throttle.check(address).map_err(address_throttled)?;
+    let LoginRequest {
+        login: name,
+        password,
+    } = body.0;
+    let now = Utc::now();
+    let account = state
+        .db(move |conn| Ok(sign_in::account_for(conn, &name, now)?))
+        .await?;
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    let right = verify_off_worker(stored, password).await?;
+    let account = match account {
+        Some(account) if right => account,
+        wrong => {
+            state.throttle.failure(address);
+            if let Some(account) = wrong {
+                state
+                    .db(move |conn| Ok(sign_in::failed(conn, &account, now)?))
+                    .await?;
+            }
+            return Err(Refusal::from(SignInRefusal::WrongCredentials).into());
+        }
+    };
+    let keys = state.keys.clone();
+    let tokens = state
+        .db(move |conn| Ok(sign_in::signed_in(conn, &keys, &account, now)?))
+        .await?;
+    Ok(no_store(tokens.into()))
+}
+
+/// Exchanges a refresh token for a new pair.
+///
+/// Refresh tokens rotate: each works once. Presenting a spent one again (a sign
+/// it was stolen) revokes every token of its family, and the caller must sign in.
+#[utoipa::path(
+    tag = "accounts",
+    operation_id = "refresh",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new pair; the old refresh token is spent.", body = TokenPair),
+        (status = 401, description = "`auth.invalid_token`: unknown, expired, revoked or reused.",
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: ApiJson<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let keys = state.keys.clone();
+    let token = body.0.refresh_token;
+    let tokens = state
+        .db(move |conn| Ok(sign_in::refresh(conn, &keys, &token, Utc::now())?))
+        .await?;
+    Ok(no_store(tokens.into()))
+}
+
+/// Signs out: revokes the refresh token and its family.
+///
+/// Always 204 for a signed-in caller, also when the token was already revoked
+/// (signing out twice is not an error). Access tokens expire within 15 minutes.
+#[utoipa::path(
+    tag = "accounts",
+    operation_id = "logout",
+    request_body = LogoutRequest,
+    security(("bearer" = [])),
+    responses((status = 204, description = "Signed out."))
+)]
+#[post("/auth/logout")]
+pub async fn logout(
+    user: SignedInAllowingTemporary,
+    state: web::Data<AppState>,
+    body: ApiJson<LogoutRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let token = body.0.refresh_token;
+    state
+        .db(move |conn| Ok(sign_in::sign_out(conn, &user.0, &token)?))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Starts a self-service password reset (R2).
+///
+/// Answers 202 whatever the login, so accounts cannot be discovered. For a real
+/// account, a single-use token valid for 30 minutes is written to the
+/// notification outbox, from which a gateway sends it by SMS.
+#[utoipa::path(
+    tag = "accounts",
+    operation_id = "request_password_reset",
+    request_body = ResetRequest,
+    responses((status = 202, description = "Accepted (whether or not the account exists).", body = Accepted))
+)]
+#[post("/auth/password-resets")]
+pub async fn request_password_reset(
+    state: web::Data<AppState>,
+    body: ApiJson<ResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let name = body.0.login;
+    state
+        .db(move |conn| Ok(sign_in::request_reset(conn, &name, Utc::now())?))
+        .await?;
+    Ok(HttpResponse::Accepted().json(Accepted::reset_requested()))
+}
+
+/// Completes a password reset (R2): sets the password, spends the token and
+/// revokes every refresh token of the account.
+#[utoipa::path(
+    tag = "accounts",
+    operation_id = "confirm_password_reset",
+    request_body = ResetConfirm,
+    responses((status = 204, description = "The password is set; sign in with it."))
+)]
+#[post("/auth/password-resets/confirm")]
+pub async fn confirm_password_reset(
+    state: web::Data<AppState>,
+    body: ApiJson<ResetConfirm>,
+) -> Result<HttpResponse, ApiError> {
+    let ResetConfirm {
+        token,
+        new_password,
+    } = body.0;
+    let lookup = token.clone();
+    let account = state
+        .db(move |conn| Ok(sign_in::reset_account(conn, &lookup, Utc::now())?))
+        .await?;
+    let password =
+        new_account::check_new_password(&new_password, &accounts::identifiers(&account), None)
+            .map_err(|v| Refusal::field("new_password", v))?;
+    let hash = hash_off_worker(password.expose().to_owned()).await?;
+    state
+        .db(move |conn| Ok(sign_in::reset_password(conn, &token, &hash, Utc::now())?))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The public keys that verify access tokens and signed decisions.
+#[utoipa::path(
+    tag = "accounts",
+    operation_id = "jwks",
+    responses((status = 200, description = "The JSON Web Key Set (Ed25519).", body = Jwks))
+)]
+#[get("/.well-known/jwks.json")]
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "public, max-age=300"))
+        .json(state.keys.jwks())
+}
