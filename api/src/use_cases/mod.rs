@@ -14,6 +14,7 @@ pub mod decisions;
 pub mod eligibility;
 pub mod prior_degrees;
 mod refusal;
+pub mod reports;
 pub mod reviews;
 pub mod sign_in;
 
