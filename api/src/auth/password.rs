@@ -49,6 +49,33 @@ pub async fn verify_off_worker(
     .await?)
 }
 
+/// Hashes the temporary passwords on a few threads: Argon2 at OWASP parameters
+/// costs tens of milliseconds (and 19 MiB) each, so a class list of hundreds is
+/// seconds of CPU. At most 4 threads, so one import cannot take every core.
+pub fn hash_many(passwords: &[String]) -> Result<Vec<String>, String> {
+    if passwords.is_empty() {
+        return Ok(Vec::new());
+    }
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
+    let chunk = passwords.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = passwords
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|p| hash(p)).collect::<Result<Vec<_>, _>>())
+            })
+            .collect();
+        let mut hashes = Vec::with_capacity(passwords.len());
+        for handle in handles {
+            hashes.extend(handle.join().map_err(|_| "hashing thread panicked")??);
+        }
+        Ok(hashes)
+    })
+}
+
 /// A hash of a random password, verified against when a login names no
 /// account, so that an unknown login costs the same time as a wrong password.
 pub static DUMMY_HASH: LazyLock<String> =

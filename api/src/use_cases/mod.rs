@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod applications;
 pub mod audit;
+pub mod candidate_import;
 pub mod candidates;
 pub mod decisions;
 pub mod eligibility;
