@@ -35,6 +35,44 @@ pub enum Route {
     Exam,
 }
 
+/// Where a course of the plan stands for a candidate (their progress).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Standing {
+    /// Approved in a review: no exam needed.
+    Certified,
+    /// In a submitted application, waiting for review.
+    Pending,
+    /// Not applied for yet, but the prior degree or a certificate can certify it.
+    Certifiable,
+    /// Must be examined (R16).
+    Exam,
+}
+
+impl Standing {
+    /// A course held by an application (`Some(approved)`) or not (`None`), whose
+    /// primary route is `route`: approved is certified, any other holding pending;
+    /// not held, it is examined or certifiable by its route.
+    pub fn of(held: Option<bool>, route: Route) -> Self {
+        match (held, route) {
+            (Some(true), _) => Standing::Certified,
+            (Some(false), _) => Standing::Pending,
+            (None, Route::Exam) => Standing::Exam,
+            (None, _) => Standing::Certifiable,
+        }
+    }
+
+    /// The label shown to candidates, in Chinese.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Standing::Certified => "已认证",
+            Standing::Pending => "审核中",
+            Standing::Certifiable => "可申请认证",
+            Standing::Exam => "须参加考试",
+        }
+    }
+}
+
 /// The degree-based option for a course: which rule, and the evidence it needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DegreeOption {
@@ -928,5 +966,17 @@ mod tests {
             let again = check_item_by_degree(&english_ii(), Some("大学英语"), ScoreInput::Text(&text)).unwrap();
             prop_assert_eq!(again.scores.unwrap().canonical_text(), text);
         }
+    }
+
+    #[test]
+    fn a_course_stands_by_its_holding_first_and_its_route_second() {
+        assert_eq!(Standing::of(Some(true), Route::Exam), Standing::Certified);
+        assert_eq!(Standing::of(Some(false), Route::Degree), Standing::Pending);
+        assert_eq!(Standing::of(None, Route::Exam), Standing::Exam);
+        assert_eq!(
+            Standing::of(None, Route::Certificate),
+            Standing::Certifiable
+        );
+        assert_eq!(Standing::of(None, Route::Degree), Standing::Certifiable);
     }
 }

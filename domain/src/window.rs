@@ -252,17 +252,18 @@ pub struct Round {
 }
 
 impl Round {
-    /// `round.name` if the name is blank or over 100 characters.
-    pub fn check_name(name: &str) -> Result<(), Violation> {
-        let chars = name.trim().chars().count();
+    /// The trimmed name, or `round.name` if it is blank or over 100 characters.
+    pub fn check_name(name: &str) -> Result<String, Violation> {
+        let name = name.trim();
+        let chars = name.chars().count();
         if chars == 0 || chars > 100 {
             return Err(Violation::new(
                 "round.name",
-                "轮次名称须为1到100个字符",
-                "a round name is 1 to 100 characters",
+                "轮次名称须为 1–100 个字符",
+                "a round name has 1–100 characters",
             ));
         }
-        Ok(())
+        Ok(name.to_owned())
     }
 
     /// `window.closed` unless prior-degree applications are open at `now` (R6).

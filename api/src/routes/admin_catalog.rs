@@ -6,9 +6,6 @@ use actix_web::http::header::{self, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, patch, post, put, web};
 use chrono::{DateTime, Utc};
 use domain::catalog::parse_rules_csv;
-use domain::window::{Pledge, Window};
-use persistence::DbError;
-use persistence::rounds::{self, NewRound, RoundChanges, UpdateOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -16,9 +13,10 @@ use crate::auth::principal::AdminUser;
 use crate::catalog_import::{ImportReport, import_and_refresh, parse_document};
 use crate::http::etag;
 use crate::http::extract::{ApiJson, read_body_with_limit};
-use crate::http::problem::{ApiError, FieldChecks, FieldProblem, Msg};
+use crate::http::problem::{ApiError, FieldProblem, Msg};
 use crate::routes::rounds::RoundView;
 use crate::state::AppState;
+use crate::use_cases::rounds::{self, PledgeForm, RoundForm, RoundPatchForm, WindowForm};
 
 /// The largest catalogue document or annex CSV accepted.
 pub const CATALOG_LIMIT: usize = 8 * 1024 * 1024;
@@ -230,29 +228,16 @@ pub struct NewRoundInput {
     pub pledge: PledgeInput,
 }
 
-fn check_name(checks: &mut FieldChecks, name: &str) -> Option<String> {
-    let trimmed = name.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 100 {
-        checks.push(
-            "name",
-            domain::Violation::new(
-                "round.name",
-                "轮次名称须为 1–100 个字符",
-                "a round name has 1–100 characters",
-            ),
-        );
-        None
-    } else {
-        Some(trimmed.to_owned())
+impl From<WindowInput> for WindowForm {
+    fn from(w: WindowInput) -> Self {
+        (w.opens_at, w.closes_at)
     }
 }
 
-fn window(checks: &mut FieldChecks, field: &str, input: WindowInput) -> Option<Window> {
-    checks.check(field, Window::new(input.opens_at, input.closes_at))
-}
-
-fn pledge(checks: &mut FieldChecks, input: &PledgeInput) -> Option<Pledge> {
-    checks.check("pledge", Pledge::new(&input.version, &input.text))
+impl From<PledgeInput> for PledgeForm {
+    fn from(p: PledgeInput) -> Self {
+        (p.version, p.text)
+    }
 }
 
 /// Creates a round, pinned to the current catalogue version.
@@ -268,46 +253,20 @@ fn pledge(checks: &mut FieldChecks, input: &PledgeInput) -> Option<Pledge> {
 )]
 #[post("/admin/rounds")]
 pub async fn create_round(
-    _admin: AdminUser,
+    admin: AdminUser,
     state: web::Data<AppState>,
     body: ApiJson<NewRoundInput>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0;
-    let mut checks = FieldChecks::default();
-    let name = check_name(&mut checks, &body.name);
-    let prior = window(&mut checks, "prior_degree_window", body.prior_degree_window);
-    let cert = window(
-        &mut checks,
-        "certification_window",
-        body.certification_window,
-    );
-    let pledge = pledge(&mut checks, &body.pledge);
-    checks.finish()?;
-    let (Some(name), Some(prior_degree_window), Some(certification_window), Some(pledge)) =
-        (name, prior, cert, pledge)
-    else {
-        return Err(ApiError::internal("checked round fields missing"));
-    };
-    let new = NewRound {
-        name,
-        prior_degree_window,
-        certification_window,
-        pledge,
+    let form = RoundForm {
+        name: body.name,
+        prior_degree_window: body.prior_degree_window.into(),
+        certification_window: body.certification_window.into(),
+        pledge: body.pledge.into(),
     };
     let now = Utc::now();
     let record = state
-        .db(move |conn| match rounds::create(conn, &new, now) {
-            Err(DbError::NotFound) => Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "state.conflict",
-                Msg::new("尚无课程目录", "No catalogue yet"),
-                Msg::new(
-                    "请先导入课程目录，再创建轮次",
-                    "import a catalogue before creating a round",
-                ),
-            )),
-            other => Ok(other?),
-        })
+        .db(move |conn| Ok(rounds::create(conn, &admin.0, &form, now)?))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(etag::etag_header(record.version))
@@ -350,7 +309,7 @@ pub struct RoundPatch {
 )]
 #[patch("/admin/rounds/{id}")]
 pub async fn update_round(
-    _admin: AdminUser,
+    admin: AdminUser,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -359,37 +318,17 @@ pub async fn update_round(
     let id = crate::http::extract::parse_id(&id)?;
     let expected = etag::if_match(&req)?;
     let body = body.0;
-    let mut checks = FieldChecks::default();
-    let mut changes = RoundChanges::default();
-    if let Some(name) = &body.name {
-        changes.name = check_name(&mut checks, name);
-    }
-    if let Some(w) = body.prior_degree_window {
-        changes.prior_degree_window = window(&mut checks, "prior_degree_window", w);
-    }
-    if let Some(w) = body.certification_window {
-        changes.certification_window = window(&mut checks, "certification_window", w);
-    }
-    if let Some(p) = &body.pledge {
-        changes.pledge = pledge(&mut checks, p);
-    }
-    checks.finish()?;
+    let patch = RoundPatchForm {
+        name: body.name,
+        prior_degree_window: body.prior_degree_window.map(Into::into),
+        certification_window: body.certification_window.map(Into::into),
+        pledge: body.pledge.map(Into::into),
+    };
     let now = Utc::now();
-    let not_found = || ApiError::not_found(Msg::new("轮次不存在", "no such round"));
-    let outcome = state
-        .db(move |conn| {
-            let current = match rounds::get(conn, id) {
-                Err(DbError::NotFound) => return Err(not_found()),
-                other => other?,
-            };
-            let expected = expected.unwrap_or(current.version);
-            Ok(rounds::update(conn, id, expected, &changes, now)?)
-        })
+    let record = state
+        .db(move |conn| Ok(rounds::update(conn, &admin.0, (id, expected), &patch, now)?))
         .await?;
-    match outcome {
-        UpdateOutcome::Updated(record) => Ok(HttpResponse::Ok()
-            .insert_header(etag::etag_header(record.version))
-            .json(RoundView::new(record, now))),
-        UpdateOutcome::Stale { current_version } => Err(etag::stale(Some(current_version))),
-    }
+    Ok(HttpResponse::Ok()
+        .insert_header(etag::etag_header(record.version))
+        .json(RoundView::new(record, now)))
 }

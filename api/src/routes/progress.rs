@@ -1,26 +1,21 @@
 //! The candidate's overview: every course of their plan, certified, pending,
 //! certifiable (by which route) or to be examined (and where to register, R16).
 
-use std::collections::HashMap;
-
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use chrono::{DateTime, Utc};
-use diesel::PgConnection;
-use domain::catalog::MajorCode;
-use domain::eligibility::{self, PriorDegreeFacts, Route};
-use persistence::accounts;
-use persistence::applications as store;
+use chrono::Utc;
+use domain::eligibility::Standing;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::principal::CandidateUser;
-use crate::catalog_cache::CatalogCache;
-use crate::http::problem::{ApiError, Lang, Msg};
+use crate::http::extract::lang_of;
+use crate::http::problem::{ApiError, Lang};
 use crate::routes::catalog::{CertificateKindValue, RouteValue};
 use crate::routes::courses::ExamChannel;
 use crate::state::AppState;
+use crate::use_cases::progress::{self, CourseProgress, Progress};
 
 /// Where a course stands for the candidate.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
@@ -36,13 +31,13 @@ pub enum ProgressStatus {
     Exam,
 }
 
-impl ProgressStatus {
-    fn label(self) -> &'static str {
-        match self {
-            Self::Certified => "已认证",
-            Self::Pending => "审核中",
-            Self::Certifiable => "可申请认证",
-            Self::Exam => "须参加考试",
+impl From<Standing> for ProgressStatus {
+    fn from(standing: Standing) -> Self {
+        match standing {
+            Standing::Certified => Self::Certified,
+            Standing::Pending => Self::Pending,
+            Standing::Certifiable => Self::Certifiable,
+            Standing::Exam => Self::Exam,
         }
     }
 }
@@ -117,101 +112,55 @@ pub async fn get_progress(
     user: CandidateUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = user.0;
-    let lang = Lang::from_accept_language(
-        req.headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let lang = lang_of(&req);
     let cache = state.catalog.clone();
-    let now = Utc::now();
-    let view = state
-        .db(move |conn| progress_for(conn, &cache, principal.id, now, lang))
+    let progress = state
+        .db(move |conn| Ok(progress::own(conn, &user.0, &cache, Utc::now())?))
         .await?;
+    let language = match lang {
+        Lang::Zh => "zh-CN",
+        Lang::En => "en",
+    };
     Ok(HttpResponse::Ok()
-        .insert_header((
-            header::CONTENT_LANGUAGE,
-            match lang {
-                Lang::Zh => "zh-CN",
-                Lang::En => "en",
-            },
-        ))
+        .insert_header((header::CONTENT_LANGUAGE, language))
         .insert_header((header::VARY, "Accept-Language"))
-        .json(view))
+        .json(ProgressView::of(progress, lang)))
 }
 
-/// The progress of `candidate_id` (see [`get_progress`]); also shown to staff in
-/// the candidate's detail.
-pub fn progress_for(
-    conn: &mut PgConnection,
-    cache: &CatalogCache,
-    candidate_id: Uuid,
-    now: DateTime<Utc>,
-    lang: Lang,
-) -> Result<ProgressView, ApiError> {
-    let no_major = || {
-        ApiError::not_found(Msg::new(
-            "目录中没有您的专业",
-            "your major is not in the catalogue",
-        ))
-    };
-    let account = accounts::find(conn, candidate_id)?;
-    let catalog = match persistence::rounds::current(conn, now)? {
-        Some(round) => cache.version(conn, round.catalog_version_id)?,
-        None => cache.current().ok_or_else(no_major)?,
-    };
-    let major =
-        MajorCode::parse(account.major_code.as_deref().unwrap_or("")).map_err(|_| no_major())?;
-    let major_entry = catalog.catalog.major(&major).ok_or_else(no_major)?;
-    let prior = store::effective_prior_degree(conn, candidate_id)?;
-    let facts = prior.as_ref().map(|p| PriorDegreeFacts {
-        level: p.level,
-        major_name: p.major_name.clone(),
-        education_type: p.education_type,
-    });
-    let list = eligibility::eligibility(&catalog.catalog, &major, facts.as_ref())
-        .map_err(|_| no_major())?;
-    let held: HashMap<String, store::HeldRow> = store::held_courses(conn, candidate_id, None)?
-        .into_iter()
-        .map(|h| (h.course_code.clone(), h))
-        .collect();
-    let courses = list
-        .into_iter()
-        .map(|e| {
-            let code = e.course_code.to_string();
-            let holding = held.get(&code);
-            let status = match (holding, e.route) {
-                (Some(h), _) if h.decision.as_deref() == Some("approved") => {
-                    ProgressStatus::Certified
-                }
-                (Some(_), _) => ProgressStatus::Pending,
-                (None, Route::Exam) => ProgressStatus::Exam,
-                (None, _) => ProgressStatus::Certifiable,
-            };
-            let route = RouteValue::from(e.route);
-            ProgressEntry {
-                course_code: code,
-                course_name: e.course_name,
-                status,
-                status_label: status.label().to_owned(),
-                route,
-                route_label: route.label().to_owned(),
-                certificate_kinds: e.certificate_kinds.into_iter().map(Into::into).collect(),
-                exam_channel: e.exam_channel.into(),
-                exam_channel_label: e.exam_channel.label_zh().to_owned(),
-                application_id: holding.map(|h| h.application_id),
-                reason: match lang {
-                    Lang::Zh => e.reason_zh,
-                    Lang::En => e.reason_en,
-                },
-            }
-        })
-        .collect();
-    Ok(ProgressView {
-        major_code: major.to_string(),
-        major_name: major_entry.name.clone(),
-        prior_degree_id: prior.map(|p| p.id),
-        catalog_version_id: catalog.id,
-        courses,
-    })
+impl ProgressView {
+    /// The view of `progress`, reasons in `lang`.
+    pub fn of(progress: Progress, lang: Lang) -> Self {
+        ProgressView {
+            major_code: progress.major_code.to_string(),
+            major_name: progress.major_name,
+            prior_degree_id: progress.prior_degree_id,
+            catalog_version_id: progress.catalog_version_id,
+            courses: (progress.courses.into_iter())
+                .map(|c| ProgressEntry::of(c, lang))
+                .collect(),
+        }
+    }
+}
+
+impl ProgressEntry {
+    fn of(course: CourseProgress, lang: Lang) -> Self {
+        let e = course.eligibility;
+        let route = RouteValue::from(e.route);
+        ProgressEntry {
+            course_code: e.course_code.to_string(),
+            course_name: e.course_name,
+            status: course.standing.into(),
+            status_label: course.standing.label_zh().to_owned(),
+            route,
+            route_label: route.label().to_owned(),
+            certificate_kinds: e.certificate_kinds.into_iter().map(Into::into).collect(),
+            exam_channel: e.exam_channel.into(),
+            exam_channel_label: e.exam_channel.label_zh().to_owned(),
+            application_id: course.application_id,
+            reason: match lang {
+                Lang::Zh => e.reason_zh,
+                Lang::En => e.reason_en,
+            },
+        }
+    }
 }

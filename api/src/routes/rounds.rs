@@ -1,6 +1,5 @@
 //! Rounds: their windows and pledge (R3, R6, R18), and the current one.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use domain::window::Window;
@@ -9,10 +8,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::http::etag;
 use crate::http::extract::ApiQuery;
 use crate::http::pagination::{PageQuery, Paginated};
-use crate::http::problem::{ApiError, Msg};
+use crate::http::problem::ApiError;
 use crate::state::AppState;
+use crate::use_cases::rounds;
 
 /// A window in which applications are accepted (both ends included).
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,13 +111,7 @@ pub async fn list_rounds(
 ) -> Result<web::Json<Paginated<RoundView>>, ApiError> {
     let page = query.0.check()?;
     let (rows, total) = state
-        .db(move |conn| {
-            Ok(persistence::rounds::list(
-                conn,
-                page.offset(),
-                page.per_page,
-            )?)
-        })
+        .db(move |conn| Ok(rounds::list(conn, (page.offset(), page.per_page))?))
         .await?;
     let now = Utc::now();
     Ok(web::Json(page.wrap(
@@ -145,15 +140,9 @@ pub async fn list_rounds(
 pub async fn get_current_round(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let now = Utc::now();
     let round = state
-        .db(move |conn| Ok(persistence::rounds::current(conn, now)?))
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(Msg::new(
-                "当前没有开放中的轮次",
-                "no round has a window open now",
-            ))
-        })?;
+        .db(move |conn| Ok(rounds::current(conn, now)?))
+        .await?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, format!("\"{}\"", round.version)))
+        .insert_header(etag::etag_header(round.version))
         .json(RoundView::new(round, now)))
 }

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
-use domain::account::Role;
+use domain::Violation;
+use domain::account::{Role, SchoolCode};
 use persistence::accounts::{self, AccountRow};
 use persistence::candidates::{self, CandidateFilter};
 use uuid::Uuid;
@@ -12,6 +13,7 @@ use crate::access::{Actor, Owner};
 use crate::catalog_cache::CatalogCache;
 use crate::use_cases::applications::{self, Application};
 use crate::use_cases::prior_degrees::{self, Shown};
+use crate::use_cases::progress::{self, Progress};
 use crate::use_cases::{Outcome, Refusal};
 
 /// A candidate with their prior degrees and applications, newest first.
@@ -23,6 +25,9 @@ pub struct Detail {
     pub prior_degrees: Vec<Shown>,
     /// Certification applications (at most 200).
     pub applications: Vec<Application>,
+    /// Progress over the plan; none when the candidate's major is not in the
+    /// catalogue.
+    pub progress: Option<Progress>,
 }
 
 fn no_such_candidate() -> Refusal {
@@ -43,17 +48,40 @@ pub fn require_manager(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Outc
     Ok(row)
 }
 
+/// The longest search text.
+pub const MAX_Q_CHARS: usize = 50;
+
+fn blank_is_none(text: Option<&str>) -> Option<&str> {
+    text.map(str::trim).filter(|t| !t.is_empty())
+}
+
 /// One page of the candidates the actor may see (staff: their school's; asking for
-/// another school: none), matching `q`, by exam number, and the total.
+/// another school: none), matching `q`, by exam number, and the total. Blank `q`
+/// and `school` mean none; `q` has at most [`MAX_Q_CHARS`] characters (`q.length`),
+/// `school` is a school code.
 pub fn search(
     conn: &mut PgConnection,
     actor: &Actor,
-    (school, q): (Option<&str>, Option<String>),
+    (school, q): (Option<&str>, Option<&str>),
     (offset, limit): (i64, i64),
 ) -> Outcome<(Vec<AccountRow>, i64)> {
+    let q = blank_is_none(q);
+    if q.is_some_and(|q| q.chars().count() > MAX_Q_CHARS) {
+        return Err(Refusal::field(
+            "q",
+            Violation::new(
+                "q.length",
+                format!("搜索内容最多 {MAX_Q_CHARS} 个字符"),
+                format!("the search text has at most {MAX_Q_CHARS} characters"),
+            ),
+        ));
+    }
+    let school = blank_is_none(school)
+        .map(|c| SchoolCode::parse(c).map_err(|v| Refusal::field("school_code", v)))
+        .transpose()?;
     let filter = CandidateFilter {
-        visibility: actor.scope(school),
-        q,
+        visibility: actor.scope(school.as_ref().map(SchoolCode::as_str)),
+        q: q.map(str::to_owned),
     };
     Ok(candidates::search(conn, &filter, offset, limit)?)
 }
@@ -67,7 +95,13 @@ pub fn detail(
     id: Uuid,
 ) -> Outcome<Detail> {
     let account = require_manager(conn, actor, id)?;
+    let progress = match progress::of_candidate(conn, actor, cache, id, now) {
+        Ok(progress) => Some(progress),
+        Err(Refusal::NotFound(_)) => None,
+        Err(other) => return Err(other),
+    };
     Ok(Detail {
+        progress,
         prior_degrees: prior_degrees::of_candidate(conn, actor, now, id)?,
         applications: applications::of_candidate(conn, actor, cache, id)?,
         account,

@@ -14,9 +14,11 @@ pub mod candidates;
 pub mod decisions;
 pub mod eligibility;
 pub mod prior_degrees;
+pub mod progress;
 mod refusal;
 pub mod reports;
 pub mod reviews;
+pub mod rounds;
 pub mod sign_in;
 
 pub use refusal::{Refusal, Taken};

@@ -12,14 +12,14 @@ use actix_web::http::header::{self, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::Utc;
 use domain::CourseCode;
-use domain::application::{ApplicationStatus, ReviewChoice};
+use domain::application::ReviewChoice;
 
 pub use self::types::*;
 use crate::auth::principal::{CandidateUser, Person, StaffOrAdmin};
 use crate::http::etag;
 use crate::http::extract::{ApiJson, ApiQuery, from_json_slice, lang_of, parse_id};
-use crate::http::pagination::{PageQuery, Paginated};
-use crate::http::problem::{ApiError, FieldChecks, FieldProblem, Lang, Msg};
+use crate::http::pagination::Paginated;
+use crate::http::problem::{ApiError, FieldChecks, Lang};
 use crate::state::AppState;
 use crate::use_cases::applications::{self as cases, Application, Change, Draft};
 use crate::use_cases::reviews;
@@ -112,44 +112,12 @@ pub async fn list_applications(
     state: web::Data<AppState>,
     query: ApiQuery<ListQuery>,
 ) -> Result<web::Json<Paginated<ApplicationView>>, ApiError> {
-    let q = query.0;
-    let page = PageQuery {
-        page: q.page,
-        per_page: q.per_page,
-    }
-    .check()?;
-    let status = match q.status.as_deref() {
-        None => None,
-        Some(text) => Some(ApplicationStatus::parse(text).ok_or_else(|| {
-            ApiError::validation(vec![FieldProblem {
-                field: "status".into(),
-                code: "enum".into(),
-                message: Msg::new(
-                    "status 须为 draft、submitted、returned、approved、partially_approved 或 rejected",
-                    "status is one of draft, submitted, returned, approved, partially_approved, rejected",
-                ),
-            }])
-        })?),
-    };
-    let filter = cases::ListQuery {
-        status,
-        round_id: q.round_id,
-        major_code: q.major_code,
-        school_code: q.school_code,
-        q: q.q,
-    };
+    let (page, filter) = query.0.checked()?;
     let cache = state.catalog.clone();
     let (applications, total) = state
         .db(move |conn| {
-            let offset = page.offset();
-            Ok(cases::list(
-                conn,
-                &user.0,
-                &cache,
-                &filter,
-                offset,
-                page.per_page,
-            )?)
+            let (offset, limit) = (page.offset(), page.per_page);
+            Ok(cases::list(conn, &user.0, &cache, &filter, offset, limit)?)
         })
         .await?;
     let views = applications.into_iter().map(ApplicationView::of).collect();

@@ -3,15 +3,17 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::CourseCode;
-use domain::application::{Decision, ItemDraft, Kind, ReviewChoice};
+use domain::application::{ApplicationStatus, Decision, ItemDraft, Kind, ReviewChoice};
 use domain::catalog::{CertificateKind, MajorCode, ValidCatalog};
 use persistence::history::HistoryRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::http::problem::Lang;
+use crate::http::pagination::{Page, PageQuery};
+use crate::http::problem::{ApiError, FieldProblem, Lang, Msg};
 use crate::routes::catalog::CertificateKindValue;
+use crate::use_cases::applications as cases;
 use crate::use_cases::applications::{Application, CertificateClaim, Check, Finding};
 
 // ---------------------------------------------------------------------------
@@ -373,6 +375,38 @@ pub struct ListQuery {
     /// Items per page, 1 to 200.
     #[param(minimum = 1, maximum = 200, default = 50)]
     pub per_page: Option<i64>,
+}
+
+impl ListQuery {
+    /// The page and the filter, or 422 naming a bad `page`, `per_page` or `status`.
+    pub fn checked(self) -> Result<(Page, cases::ListQuery), ApiError> {
+        let page = PageQuery {
+            page: self.page,
+            per_page: self.per_page,
+        }
+        .check()?;
+        let status = match self.status.as_deref() {
+            None => None,
+            Some(text) => Some(ApplicationStatus::parse(text).ok_or_else(|| {
+                ApiError::validation(vec![FieldProblem {
+                    field: "status".into(),
+                    code: "enum".into(),
+                    message: Msg::new(
+                        "status 须为 draft、submitted、returned、approved、partially_approved 或 rejected",
+                        "status is one of draft, submitted, returned, approved, partially_approved, rejected",
+                    ),
+                }])
+            })?),
+        };
+        let filter = cases::ListQuery {
+            status,
+            round_id: self.round_id,
+            major_code: self.major_code,
+            school_code: self.school_code,
+            q: self.q,
+        };
+        Ok((page, filter))
+    }
 }
 
 // ---------------------------------------------------------------------------

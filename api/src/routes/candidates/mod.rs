@@ -8,7 +8,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CACHE_CONTROL};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
-use domain::account::SchoolCode;
 use domain::candidate_import;
 use domain::window::date_in_shanghai;
 
@@ -27,9 +26,6 @@ use crate::use_cases::candidates as candidates_uc;
 
 /// The largest import file accepted (413 above).
 pub const IMPORT_BODY_LIMIT: usize = 5 * 1024 * 1024;
-
-/// The longest search text.
-const MAX_Q_CHARS: usize = 50;
 
 /// Lists candidates, ordered by exam number (R19).
 ///
@@ -56,48 +52,17 @@ pub async fn list_candidates(
     search: ApiQuery<CandidateSearch>,
     page: ApiQuery<PageQuery>,
 ) -> Result<web::Json<Paginated<Profile>>, ApiError> {
-    let principal = user.0;
     let page = page.0.check()?;
-    let search = search.0;
-    let q = search
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-        .map(str::to_owned);
-    if q.as_ref().is_some_and(|q| q.chars().count() > MAX_Q_CHARS) {
-        return Err(ApiError::field(
-            "q",
-            domain::Violation::new(
-                "q.length",
-                format!("搜索内容最多 {MAX_Q_CHARS} 个字符"),
-                format!("the search text has at most {MAX_Q_CHARS} characters"),
-            ),
-        ));
-    }
-    let requested = search
-        .school_code
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(|c| SchoolCode::parse(c).map_err(|v| ApiError::field("school_code", v)))
-        .transpose()?;
+    let CandidateSearch { q, school_code } = search.0;
     let (rows, total) = state
         .db(move |conn| {
-            let school = requested.as_ref().map(|c| c.as_str());
+            let asked = (school_code.as_deref(), q.as_deref());
             let window = (page.offset(), page.per_page);
-            Ok(candidates_uc::search(
-                conn,
-                &principal,
-                (school, q),
-                window,
-            )?)
+            Ok(candidates_uc::search(conn, &user.0, asked, window)?)
         })
         .await?;
-    Ok(web::Json(page.wrap(
-        rows.into_iter().map(Profile::for_others).collect(),
-        total,
-    )))
+    let profiles = rows.into_iter().map(Profile::for_others).collect();
+    Ok(web::Json(page.wrap(profiles, total)))
 }
 
 /// One candidate of the caller's school, with what they have done so far (R19).
@@ -122,33 +87,20 @@ pub async fn get_candidate(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<web::Json<CandidateDetail>, ApiError> {
-    let principal = user.0;
     let id = parse_id(&id)?;
-    let lang = lang(&req);
     let cache = state.catalog.clone();
     let detail = state
         .db(move |conn| {
-            let now = Utc::now();
-            let detail = candidates_uc::detail(conn, &principal, &cache, now, id)?;
-            let progress = match crate::routes::progress::progress_for(conn, &cache, id, now, lang)
-            {
-                Ok(progress) => Some(progress),
-                Err(e) if e.problem().status == actix_web::http::StatusCode::NOT_FOUND => None,
-                Err(e) => return Err(e),
-            };
-            Ok(CandidateDetail {
-                profile: Profile::for_others(detail.account),
-                prior_degrees: (detail.prior_degrees.into_iter())
-                    .map(|shown| crate::routes::prior_degrees::PriorDegreeView::of(shown, lang))
-                    .collect(),
-                applications: (detail.applications.into_iter())
-                    .map(crate::routes::applications::ApplicationView::of)
-                    .collect(),
-                progress,
-            })
+            Ok(candidates_uc::detail(
+                conn,
+                &user.0,
+                &cache,
+                Utc::now(),
+                id,
+            )?)
         })
         .await?;
-    Ok(web::Json(detail))
+    Ok(web::Json(CandidateDetail::of(detail, lang(&req))))
 }
 
 /// Checks that the body is declared as `text/csv` (charset, if named, UTF-8).

@@ -5,8 +5,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::http::problem::{FieldProblem, Lang};
+use crate::routes::applications::ApplicationView;
+use crate::routes::prior_degrees::PriorDegreeView;
+use crate::routes::progress::ProgressView;
 use crate::routes::views::Profile;
 use crate::use_cases::candidate_import::{RowOutcome, RowReport};
+use crate::use_cases::candidates::Detail;
 
 /// How to search the candidate list.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -31,12 +35,12 @@ pub struct CandidateDetail {
     #[serde(flatten)]
     pub profile: Profile,
     /// Prior degrees, newest first.
-    pub prior_degrees: Vec<crate::routes::prior_degrees::PriorDegreeView>,
+    pub prior_degrees: Vec<PriorDegreeView>,
     /// Certification applications, newest first.
-    pub applications: Vec<crate::routes::applications::ApplicationView>,
+    pub applications: Vec<ApplicationView>,
     /// Every course of the plan: certified, pending, certifiable or exam; null when
     /// the candidate's major is not in the catalogue.
-    pub progress: Option<crate::routes::progress::ProgressView>,
+    pub progress: Option<ProgressView>,
 }
 
 /// What happened to one row of an import.
@@ -104,6 +108,22 @@ pub struct ImportReport {
     pub skipped: usize,
     /// Rows refused.
     pub rejected: usize,
+}
+
+impl CandidateDetail {
+    /// The view of `detail`, texts in `lang`.
+    pub fn of(detail: Detail, lang: Lang) -> Self {
+        CandidateDetail {
+            profile: Profile::for_others(detail.account),
+            prior_degrees: (detail.prior_degrees.into_iter())
+                .map(|shown| PriorDegreeView::of(shown, lang))
+                .collect(),
+            applications: (detail.applications.into_iter())
+                .map(ApplicationView::of)
+                .collect(),
+            progress: detail.progress.map(|p| ProgressView::of(p, lang)),
+        }
+    }
 }
 
 fn field_errors(problems: Vec<FieldProblem>, lang: Lang) -> Vec<ImportFieldError> {
