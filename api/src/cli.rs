@@ -20,7 +20,7 @@ pub fn create_admin(
     let hash = password::hash(password.expose())?;
     let account = NewAccount {
         id: Uuid::now_v7(),
-        role: Role::Admin.as_str().into(),
+        role: Role::Admin,
         exam_number: None,
         id_number: None,
         username: Some(username.as_str().into()),

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::account::Role;
 use uuid::Uuid;
 
 use crate::DbError;
@@ -28,7 +29,8 @@ pub struct AccountRow {
     /// Account id.
     pub id: Uuid,
     /// `candidate`, `staff`, `admin` or `integration`.
-    pub role: String,
+    #[diesel(deserialize_as = crate::enums::Stored<Role>)]
+    pub role: Role,
     /// Candidate's exam number.
     pub exam_number: Option<String>,
     /// Candidate's resident ID number (full; mask before showing to others).
@@ -66,7 +68,8 @@ pub struct NewAccount {
     /// Account id (UUIDv7).
     pub id: Uuid,
     /// Role.
-    pub role: String,
+    #[diesel(serialize_as = crate::enums::Stored<Role>)]
+    pub role: Role,
     /// Exam number (candidates).
     pub exam_number: Option<String>,
     /// ID number (candidates).
@@ -143,7 +146,7 @@ pub fn insert_account(
     account: &NewAccount,
 ) -> Result<AccountRow, DbError> {
     Ok(diesel::insert_into(accounts::table)
-        .values(account)
+        .values(account.clone())
         .returning(AccountRow::as_returning())
         .get_result(conn)?)
 }

@@ -100,7 +100,7 @@ pub fn insert_unless_registered(
     account: &NewAccount,
 ) -> Result<Option<AccountRow>, DbError> {
     Ok(diesel::insert_into(accounts::table)
-        .values(account)
+        .values(account.clone())
         .on_conflict_do_nothing()
         .returning(AccountRow::as_returning())
         .get_result(conn)

@@ -26,6 +26,17 @@ impl NotificationKind {
             NotificationKind::ApplicationStatus => "application_status",
         }
     }
+
+    /// The kind stored as `text`, if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            NotificationKind::PasswordReset,
+            NotificationKind::VerificationResult,
+            NotificationKind::ApplicationStatus,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
 }
 
 /// Queues a notification; call it inside the transaction of the change it reports.
@@ -51,7 +62,8 @@ pub struct PendingNotification {
     /// Position in the outbox (increasing).
     pub id: i64,
     /// `password_reset`, `verification_result` or `application_status`.
-    pub kind: String,
+    #[diesel(deserialize_as = crate::enums::Stored<NotificationKind>)]
+    pub kind: NotificationKind,
     /// What to deliver.
     pub payload: serde_json::Value,
     /// When it was queued.

@@ -609,7 +609,7 @@ impl UseCaseDb {
             .expect("create an account");
         api::access::Actor {
             id: row.id,
-            role: domain::account::Role::parse(&row.role).expect("a stored role"),
+            role: row.role,
             school: row.school_code,
             scopes: row
                 .scopes
@@ -626,7 +626,7 @@ impl UseCaseDb {
     pub fn candidate(&mut self, n: u32, school: Option<&str>, major: &str) -> api::access::Actor {
         self.account(persistence::accounts::NewAccount {
             id: uuid::Uuid::now_v7(),
-            role: "candidate".into(),
+            role: domain::account::Role::Candidate,
             exam_number: Some(exam_number(n)),
             id_number: Some(id_number("19990101", n)),
             username: None,
@@ -649,7 +649,7 @@ impl UseCaseDb {
     ) -> api::access::Actor {
         self.account(persistence::accounts::NewAccount {
             id: uuid::Uuid::now_v7(),
-            role: role.into(),
+            role: domain::account::Role::parse(role).expect("a role"),
             exam_number: None,
             id_number: None,
             username: Some(username.into()),

@@ -3,17 +3,17 @@
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use domain::account::Scope;
-use persistence::outbox::{self, PendingNotification};
+use persistence::outbox::{NotificationKind as Stored, PendingNotification};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use crate::auth::principal::{IntegrationUser, Principal, forbidden};
+use crate::auth::principal::IntegrationUser;
 use crate::http::extract::ApiQuery;
 use crate::http::pagination::validation_problem;
-use crate::http::problem::{ApiError, Msg};
+use crate::http::problem::ApiError;
 use crate::state::AppState;
+use crate::use_cases::outbox;
 
 /// Where to continue reading the outbox.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
@@ -42,13 +42,12 @@ pub enum NotificationKind {
     ApplicationStatus,
 }
 
-impl NotificationKind {
-    fn from_db(text: &str) -> Option<Self> {
-        match text {
-            "password_reset" => Some(Self::PasswordReset),
-            "verification_result" => Some(Self::VerificationResult),
-            "application_status" => Some(Self::ApplicationStatus),
-            _ => None,
+impl From<Stored> for NotificationKind {
+    fn from(kind: Stored) -> Self {
+        match kind {
+            Stored::PasswordReset => Self::PasswordReset,
+            Stored::VerificationResult => Self::VerificationResult,
+            Stored::ApplicationStatus => Self::ApplicationStatus,
         }
     }
 }
@@ -104,20 +103,11 @@ pub struct OutboxPage {
     pub next_cursor: Option<i64>,
 }
 
-fn require_outbox_scope(principal: &Principal) -> Result<(), ApiError> {
-    if principal.has_scope(Scope::OutboxRead) {
-        Ok(())
-    } else {
-        Err(forbidden())
-    }
-}
-
 impl From<PendingNotification> for Notification {
     fn from(row: PendingNotification) -> Self {
         Self {
             id: row.id,
-            kind: NotificationKind::from_db(&row.kind)
-                .unwrap_or(NotificationKind::ApplicationStatus),
+            kind: row.kind.into(),
             recipient: Recipient {
                 account_id: row.account_id,
                 name: row.name,
@@ -155,13 +145,12 @@ pub async fn read_outbox(
     state: web::Data<AppState>,
     query: ApiQuery<OutboxQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    require_outbox_scope(&user.0)?;
+    outbox::require_reader(&user.0)?;
     let query = query.0;
     query.validate().map_err(validation_problem)?;
-    let after = query.after;
-    let limit = query.limit.unwrap_or(100);
+    let (after, limit) = (query.after, query.limit.unwrap_or(100));
     let rows = state
-        .db(move |conn| Ok(outbox::pending(conn, after.unwrap_or(0), limit)?))
+        .db(move |conn| Ok(outbox::pending(conn, &user.0, after, limit)?))
         .await?;
     let next_cursor = rows.last().map(|r| r.id).or(after);
     Ok(HttpResponse::Ok()
@@ -193,7 +182,7 @@ pub async fn ack_outbox(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    require_outbox_scope(&user.0)?;
+    outbox::require_reader(&user.0)?;
     let id: i64 = id.parse().map_err(|_| {
         ApiError::field(
             "id",
@@ -205,13 +194,7 @@ pub async fn ack_outbox(
         )
     })?;
     state
-        .tx(move |conn| match outbox::ack(conn, id) {
-            Err(persistence::DbError::NotFound) => Err(ApiError::not_found(Msg::new(
-                "通知不存在",
-                "no such notification",
-            ))),
-            other => Ok(other?),
-        })
+        .db(move |conn| Ok(outbox::ack(conn, &user.0, id)?))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

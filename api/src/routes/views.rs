@@ -65,7 +65,7 @@ impl Profile {
 
     /// The profile as staff or admins see it (ID number masked).
     pub fn for_others(row: AccountRow) -> Self {
-        let role = Role::parse(&row.role).unwrap_or(Role::Candidate);
+        let role = row.role;
         Self {
             id: row.id,
             role,

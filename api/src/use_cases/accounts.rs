@@ -75,7 +75,7 @@ fn insert(conn: &mut PgConnection, account: NewAccount) -> Outcome<AccountRow> {
 fn new_account(role: Role, name: String, password_hash: String) -> NewAccount {
     NewAccount {
         id: Uuid::now_v7(),
-        role: role.as_str().into(),
+        role,
         exam_number: None,
         id_number: None,
         username: None,

@@ -181,7 +181,7 @@ fn duplicate_problem(field: &str, first_row: usize) -> FieldProblem {
 fn new_candidate(record: &CandidateRecord, password_hash: String) -> NewAccount {
     NewAccount {
         id: Uuid::now_v7(),
-        role: Role::Candidate.as_str().into(),
+        role: Role::Candidate,
         exam_number: Some(record.exam_number.as_str().into()),
         id_number: Some(record.id_number.as_str().into()),
         username: None,

@@ -42,7 +42,7 @@ pub fn require_manager(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Outc
         other => other?,
     };
     let managed = actor.can_manage_candidate(Owner::new(id, row.school_code.as_deref()));
-    if row.role != Role::Candidate.as_str() || !managed {
+    if row.role != Role::Candidate || !managed {
         return Err(no_such_candidate());
     }
     Ok(row)

@@ -13,6 +13,7 @@ pub mod candidate_import;
 pub mod candidates;
 pub mod decisions;
 pub mod eligibility;
+pub mod outbox;
 pub mod prior_degrees;
 pub mod progress;
 mod refusal;

@@ -114,10 +114,9 @@ fn issue(
     family: Uuid,
     now: DateTime<Utc>,
 ) -> Outcome<Tokens> {
-    let role = Role::parse(&account.role).map_err(|e| Refusal::Internal(e.to_string()))?;
     let claims = AccessClaims {
         sub: account.id,
-        role,
+        role: account.role,
         school: account.school_code.clone(),
         scopes: (account.scopes.iter())
             .filter_map(|s| Scope::parse(s).ok())
@@ -194,7 +193,7 @@ pub fn request_reset(conn: &mut PgConnection, login: &str, now: DateTime<Utc>) -
         let Some(account) = find_by_login(conn, login)? else {
             return Ok(());
         };
-        if account.role == Role::Integration.as_str() {
+        if account.role == Role::Integration {
             return Ok(());
         }
         let token = secret::new_token();

@@ -212,7 +212,7 @@ fn outbox(db: &mut UseCaseDb) -> Vec<(String, Uuid, serde_json::Value)> {
     persistence::outbox::pending(&mut db.conn, 0, 10_000)
         .unwrap()
         .into_iter()
-        .map(|n| (n.kind, n.account_id, n.payload))
+        .map(|n| (n.kind.as_str().to_owned(), n.account_id, n.payload))
         .collect()
 }
 
@@ -247,7 +247,7 @@ fn a_registration_writes_a_candidate_with_the_given_fields() {
     let registered = register(&mut p.db, &registration(10, Some(SCHOOL))).unwrap();
     let stored = row(&mut p.db, registered.id);
     assert_eq!(stored.id, registered.id);
-    assert_eq!(stored.role, "candidate");
+    assert_eq!(stored.role, Role::Candidate);
     assert_eq!(stored.exam_number, Some(exam_number(10)));
     assert_eq!(stored.id_number, Some(id_number("20000101", 10)));
     assert_eq!(stored.username, None);
@@ -403,7 +403,7 @@ fn an_admin_creates_staff_of_an_existing_school() {
     )
     .unwrap();
     let stored = row(&mut p.db, created.id);
-    assert_eq!(stored.role, "staff");
+    assert_eq!(stored.role, Role::Staff);
     assert_eq!(stored.username.as_deref(), Some("zhao.laoshi"));
     assert_eq!(stored.name, "赵老师");
     assert_eq!(stored.school_code.as_deref(), Some(OTHER_SCHOOL));
@@ -478,7 +478,7 @@ fn a_service_account_stores_its_scopes_in_order() {
     )
     .unwrap();
     let stored = row(&mut p.db, created.id);
-    assert_eq!(stored.role, "integration");
+    assert_eq!(stored.role, Role::Integration);
     assert_eq!(stored.username.as_deref(), Some("sms-gateway"));
     assert_eq!(stored.name, "短信网关");
     assert_eq!(stored.scopes, ["outbox:read", "applications:read"]);

@@ -193,7 +193,7 @@ fn outbox(db: &mut UseCaseDb) -> Vec<(String, Uuid, serde_json::Value)> {
     persistence::outbox::pending(&mut db.conn, 0, 10_000)
         .unwrap()
         .into_iter()
-        .map(|n| (n.kind, n.account_id, n.payload))
+        .map(|n| (n.kind.as_str().to_owned(), n.account_id, n.payload))
         .collect()
 }
 

@@ -254,7 +254,7 @@ pub fn notifications(db: &mut UseCaseDb, recipient: Uuid) -> Vec<serde_json::Val
         .into_iter()
         .filter(|n| n.account_id == recipient)
         .map(|n| {
-            assert_eq!(n.kind, "application_status");
+            assert_eq!(n.kind.as_str(), "application_status");
             n.payload
         })
         .collect()
