@@ -10,7 +10,6 @@
 pub mod access;
 pub mod auth;
 pub mod catalog_cache;
-pub mod catalog_import;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -164,7 +164,9 @@ fn catalog_import(file: &std::path::Path) -> ExitCode {
         .map_err(|e| format!("cannot connect to the database: {e}"))
         .and_then(|mut conn| {
             persistence::pool::run_migrations(&mut conn).map_err(|e| e.to_string())?;
-            Ok(api::catalog_import::import_file(&mut conn, file, None))
+            Ok(api::use_cases::catalogue::import_file(
+                &mut conn, file, None,
+            ))
         });
     if let Some(cluster) = cluster.as_mut() {
         cluster.stop();
@@ -174,7 +176,7 @@ fn catalog_import(file: &std::path::Path) -> ExitCode {
             println!("{report}");
             ExitCode::SUCCESS
         }
-        Ok(Err(api::catalog_import::ImportError::Invalid(problems))) => {
+        Ok(Err(api::use_cases::catalogue::ImportError::Invalid(problems))) => {
             eprintln!(
                 "{}: {} problem(s); nothing was imported",
                 file.display(),

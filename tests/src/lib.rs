@@ -302,17 +302,18 @@ impl TestApp {
 
     /// Imports a catalogue document (JSON) through the import use case, as the
     /// service's admin import does, and refreshes the service's in-memory catalogue.
-    pub async fn import_catalog(&self, json: &str) -> api::catalog_import::ImportReport {
-        let catalog = api::catalog_import::parse_document(json.as_bytes())
+    pub async fn import_catalog(&self, json: &str) -> api::use_cases::catalogue::ImportReport {
+        let catalog = api::use_cases::catalogue::parse_document(json.as_bytes())
             .unwrap_or_else(|p| panic!("the test catalogue is invalid: {p:?}"));
-        api::catalog_import::import_and_refresh(&self.state, catalog, None)
-            .await
+        let cache = self.state.catalog.clone();
+        let mut conn = self.connect();
+        api::use_cases::catalogue::import(&mut conn, None, &cache, &catalog)
             .expect("import the catalogue")
     }
 
     /// Imports `data/sample-catalog.json`.
-    pub async fn import_sample(&self) -> api::catalog_import::ImportReport {
-        self.import_catalog(api::catalog_import::SAMPLE_CATALOG)
+    pub async fn import_sample(&self) -> api::use_cases::catalogue::ImportReport {
+        self.import_catalog(api::use_cases::catalogue::SAMPLE_CATALOG)
             .await
     }
 
@@ -565,9 +566,10 @@ impl UseCaseDb {
     pub fn with_sample() -> Self {
         let (url, db_name) = fresh_database();
         let mut conn = PgConnection::establish(&url).expect("connect");
-        let (_, round) = api::catalog_import::seed_sample_if_empty(&mut conn, chrono::Utc::now())
-            .expect("seed the sample catalogue")
-            .expect("a fresh database has no catalogue");
+        let (_, round) =
+            api::use_cases::catalogue::seed_sample_if_empty(&mut conn, chrono::Utc::now())
+                .expect("seed the sample catalogue")
+                .expect("a fresh database has no catalogue");
         let catalog = api::catalog_cache::CatalogCache::default();
         catalog.refresh(&mut conn).expect("load the catalogue");
         Self {

@@ -187,7 +187,7 @@ async fn load_catalog(state: &AppState, load_sample: bool) {
             .get_timeout(Duration::from_secs(5))
             .map_err(|e| e.to_string())?;
         if load_sample {
-            match crate::catalog_import::seed_sample_if_empty(&mut conn, chrono::Utc::now()) {
+            match crate::use_cases::catalogue::seed_sample_if_empty(&mut conn, chrono::Utc::now()) {
                 Ok(Some((report, round))) => tracing::info!(
                     %report, round = %round.id,
                     "first local run: loaded the SAMPLE catalogue and a demo round with open windows"

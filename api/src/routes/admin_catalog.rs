@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::principal::AdminUser;
-use crate::catalog_import::{ImportReport, import_and_refresh, parse_document};
 use crate::http::etag;
 use crate::http::extract::{ApiJson, read_body_with_limit};
-use crate::http::problem::{ApiError, FieldProblem, Msg};
+use crate::http::problem::{ApiError, Msg};
 use crate::routes::rounds::RoundView;
 use crate::state::AppState;
+use crate::use_cases::catalogue::{self, ImportReport};
 use crate::use_cases::rounds::{self, PledgeForm, RoundForm, RoundPatchForm, WindowForm};
 
 /// The largest catalogue document or annex CSV accepted.
@@ -52,15 +52,6 @@ impl From<ImportReport> for ImportReportView {
             certificate_rules: r.certificate_rules,
         }
     }
-}
-
-fn invalid(problems: domain::catalog::Problems) -> ApiError {
-    ApiError::validation(
-        problems
-            .into_iter()
-            .map(|(path, v)| FieldProblem::from_violation(path, v))
-            .collect(),
-    )
 }
 
 async fn body_of(
@@ -125,8 +116,11 @@ pub async fn import_catalog(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let body = body_of(&req, &mut payload.into_inner(), "application/json").await?;
-    let catalog = parse_document(&body).map_err(invalid)?;
-    let report = import_and_refresh(&state, catalog, Some(admin.0.id)).await?;
+    let catalog = catalogue::parse_document(&body).map_err(catalogue::invalid)?;
+    let cache = state.catalog.clone();
+    let report = state
+        .db(move |conn| Ok(catalogue::import(conn, Some(&admin.0), &cache, &catalog)?))
+        .await?;
     Ok(HttpResponse::Created().json(ImportReportView::from(report)))
 }
 
@@ -169,22 +163,15 @@ pub async fn import_rules_csv(
             ),
         )
     })?;
-    let rules = parse_rules_csv(&text).map_err(invalid)?;
-    let current = state.catalog.current().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "state.conflict",
-            Msg::new("尚无课程目录", "No catalogue yet"),
-            Msg::new(
-                "请先导入完整的课程目录（PUT /api/v1/admin/catalog），再导入附件表",
-                "import a whole catalogue first (PUT /api/v1/admin/catalog), then the annex table",
-            ),
-        )
-    })?;
-    let mut catalog = current.catalog.catalog().clone();
-    catalog.degree_rules = rules;
-    let catalog = catalog.validate().map_err(invalid)?;
-    let report = import_and_refresh(&state, catalog, Some(admin.0.id)).await?;
+    let rules = parse_rules_csv(&text).map_err(catalogue::invalid)?;
+    let cache = state.catalog.clone();
+    let report = state
+        .db(move |conn| {
+            Ok(catalogue::replace_degree_rules(
+                conn, &admin.0, &cache, rules,
+            )?)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(ImportReportView::from(report)))
 }
 

@@ -11,6 +11,7 @@ pub mod applications;
 pub mod audit;
 pub mod candidate_import;
 pub mod candidates;
+pub mod catalogue;
 pub mod decisions;
 pub mod eligibility;
 pub mod outbox;

@@ -1171,12 +1171,12 @@ async fn an_application_keeps_the_rules_of_its_rounds_catalogue_version() {
     let (_, token, degree) = candidate_with_degree(&w, 14, PHARMACY, "bachelor", "药学").await;
     // A newer catalogue raises English II's pass mark to 65; the open round stays
     // pinned to the version it was created with (60), so 60;65;70 still passes.
-    let newer = api::catalog_import::SAMPLE_CATALOG.replacen(
+    let newer = api::use_cases::catalogue::SAMPLE_CATALOG.replacen(
         r#""score_terms": 3, "pass_mark": 60"#,
         r#""score_terms": 3, "pass_mark": 65"#,
         1,
     );
-    assert_ne!(newer, api::catalog_import::SAMPLE_CATALOG);
+    assert_ne!(newer, api::use_cases::catalogue::SAMPLE_CATALOG);
     app.import_catalog(&newer).await;
     let created = create(
         app,
@@ -1240,8 +1240,8 @@ async fn the_signed_decision_names_courses_as_the_rounds_catalogue_version_does(
     assert_eq!(reviewed.status, 200, "{}", reviewed.text);
     // A newer catalogue renames the course; the decision keeps the round's name.
     let renamed =
-        api::catalog_import::SAMPLE_CATALOG.replacen("中国近代史纲要", "中国近现代史纲要", 1);
-    assert_ne!(renamed, api::catalog_import::SAMPLE_CATALOG);
+        api::use_cases::catalogue::SAMPLE_CATALOG.replacen("中国近代史纲要", "中国近现代史纲要", 1);
+    assert_ne!(renamed, api::use_cases::catalogue::SAMPLE_CATALOG);
     app.import_catalog(&renamed).await;
     let decision = app
         .get_as(&token, &format!("{BASE}/{id}/decision"))

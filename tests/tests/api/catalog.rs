@@ -2,7 +2,7 @@
 //! catalogue import, against a real Postgres. The eligibility answers for the sample
 //! majors are what the seed says (R8, R10–R16).
 
-use api::catalog_import::{self, ImportError, SAMPLE_CATALOG};
+use api::use_cases::catalogue::{self as catalog_import, ImportError, SAMPLE_CATALOG};
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use domain::window::{Pledge, Window};

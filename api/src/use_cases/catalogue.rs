@@ -1,8 +1,9 @@
-//! Importing a catalogue document: the same use case behind
-//! `zikao-cert catalog import FILE`, the first local run's sample catalogue and (later)
-//! `PUT /api/v1/admin/catalog`. The whole document is checked first and every
-//! problem reported with its JSON path; only a valid document is stored, as a new
-//! version, in one transaction.
+//! The catalogue (R8): importing a whole document (`PUT /api/v1/admin/catalog`,
+//! `zikao-cert catalog import FILE`, the first local run's sample catalogue) or
+//! the annex table alone (`POST /api/v1/admin/catalog/rules.csv`). The whole
+//! catalogue is checked first and every problem reported with its path; only a
+//! valid one is stored, as a new version, in one transaction, and served at once by
+//! this process.
 
 use std::path::Path;
 
@@ -15,12 +16,14 @@ use persistence::DbError;
 use persistence::rounds::{NewRound, RoundRecord};
 use uuid::Uuid;
 
-use crate::http::problem::{ApiError, FieldProblem};
-use crate::state::AppState;
+use crate::access::Actor;
+use crate::catalog_cache::CatalogCache;
+use crate::http::problem::{FieldProblem, Msg};
+use crate::use_cases::{Outcome, Refusal};
 
 /// `data/sample-catalog.json`, compiled in so that the binary can seed a fresh local
 /// installation from any working directory.
-pub const SAMPLE_CATALOG: &str = include_str!("../../data/sample-catalog.json");
+pub const SAMPLE_CATALOG: &str = include_str!("../../../data/sample-catalog.json");
 
 /// The pledge version of the demo round made with the sample catalogue.
 pub const DEMO_PLEDGE_VERSION: &str = "2026-demo";
@@ -83,21 +86,6 @@ pub enum ImportError {
 impl From<diesel::result::Error> for ImportError {
     fn from(error: diesel::result::Error) -> Self {
         Self::Db(error.into())
-    }
-}
-
-impl From<ImportError> for ApiError {
-    fn from(error: ImportError) -> Self {
-        match error {
-            ImportError::Invalid(problems) => ApiError::validation(
-                problems
-                    .into_iter()
-                    .map(|(path, v)| FieldProblem::from_violation(path, v))
-                    .collect(),
-            ),
-            ImportError::Db(e) => e.into(),
-            ImportError::Read { .. } => ApiError::internal(error.to_string()),
-        }
     }
 }
 
@@ -164,20 +152,57 @@ pub fn import_file(
     import_document(conn, &json, imported_by)
 }
 
-/// Imports a checked catalogue and puts it in this process's memory at once.
-pub async fn import_and_refresh(
-    state: &AppState,
-    catalog: ValidCatalog,
-    imported_by: Option<Uuid>,
-) -> Result<ImportReport, ApiError> {
-    let cache = state.catalog.clone();
-    state
-        .db(move |conn| {
-            let report = import_valid(conn, &catalog, imported_by)?;
-            cache.refresh(conn)?;
-            Ok(report)
-        })
-        .await
+/// Every problem of a catalogue, by path.
+pub fn invalid(problems: Problems) -> Refusal {
+    Refusal::Invalid(
+        (problems.into_iter())
+            .map(|(path, v)| FieldProblem::from_violation(path, v))
+            .collect(),
+    )
+}
+
+/// Imports a checked catalogue as the new current version (admins; `None`: the
+/// service itself) and puts it in this process's memory at once.
+pub fn import(
+    conn: &mut PgConnection,
+    actor: Option<&Actor>,
+    cache: &CatalogCache,
+    catalog: &ValidCatalog,
+) -> Outcome<ImportReport> {
+    if actor.is_some_and(|a| !a.can_administer()) {
+        return Err(Refusal::Forbidden);
+    }
+    let report = import_valid(conn, catalog, actor.map(|a| a.id))?;
+    cache.refresh(conn)?;
+    Ok(report)
+}
+
+/// Replaces the degree rules (the annex table) of the current catalogue and
+/// imports the result, checked whole, as a new version (admins); 409
+/// `state.conflict` before any catalogue exists.
+pub fn replace_degree_rules(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    cache: &CatalogCache,
+    rules: Vec<domain::catalog::DegreeRule>,
+) -> Outcome<ImportReport> {
+    if !actor.can_administer() {
+        return Err(Refusal::Forbidden);
+    }
+    let current = cache.current().ok_or_else(|| {
+        Refusal::ConflictTitled(
+            Msg::new("尚无课程目录", "No catalogue yet"),
+            Violation::new(
+                "state.conflict",
+                "请先导入完整的课程目录（PUT /api/v1/admin/catalog），再导入附件表",
+                "import a whole catalogue first (PUT /api/v1/admin/catalog), then the annex table",
+            ),
+        )
+    })?;
+    let mut catalog = current.catalog.catalog().clone();
+    catalog.degree_rules = rules;
+    let catalog = catalog.validate().map_err(invalid)?;
+    import(conn, Some(actor), cache, &catalog)
 }
 
 /// The demo round: windows open from a day before `now` (prior degrees for 60 days,
