@@ -291,7 +291,6 @@ pub struct RoundPatch {
     security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The changed round with its new `ETag`.", body = RoundView),
-        (status = 412, description = "`version.stale`: changed since you read it.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[patch("/admin/rounds/{id}")]

@@ -69,12 +69,13 @@ impl From<&Course> for CourseView {
 }
 
 /// Lists the courses of the current catalogue, ordered by code.
+///
+/// Every course of the current catalogue version, ordered by code, with where its exam
+/// is registered when it is not certified (R16). Served from memory; an empty list
+/// until a catalogue is imported.
 #[utoipa::path(
     tag = "catalogue",
     operation_id = "list_courses",
-    description = "Every course of the current catalogue version, ordered by code, with \
-        where its exam is registered when it is not certified (R16). Served from memory; \
-        an empty list until a catalogue is imported.",
     params(PageQuery),
     responses((status = 200, description = "One page of courses.", body = Paginated<CourseView>,
         example = json!({"items": [{"code": "00015", "name": "英语（二）", "credits": 14,
@@ -103,10 +104,11 @@ pub async fn list_courses(
 }
 
 /// One course of the current catalogue.
+///
+/// One course of the current catalogue version by its five-digit code.
 #[utoipa::path(
     tag = "catalogue",
     operation_id = "get_course",
-    description = "One course of the current catalogue version by its five-digit code.",
     params(("code" = String, Path, description = "Five-digit course code.", example = "03708", pattern = "^[0-9]{5}$")),
     responses(
         (status = 200, description = "The course.", body = CourseView,

@@ -91,15 +91,17 @@ pub struct ProgressView {
 }
 
 /// The candidate's progress over their plan.
+///
+/// Every course of the signed-in candidate's plan: `certified` (approved), `pending`
+/// (submitted, not yet reviewed), `certifiable` (not applied for yet; `route` says how:
+/// by the effective prior degree, or by a certificate, `certificate_kinds`), or `exam`.
+/// Every course also says where its exam is registered (`exam_channel`, R16), so a
+/// pharmacy candidate without an NCRE certificate sees 00018 on the platform and 00019
+/// at the school office. Uses the current round's catalogue version (else the current
+/// catalogue).
 #[utoipa::path(
     tag = "certification-applications",
     operation_id = "get_my_progress",
-    description = "Every course of the signed-in candidate's plan: `certified` (approved), `pending` \
-        (submitted, not yet reviewed), `certifiable` (not applied for yet; `route` says how: by \
-        the effective prior degree, or by a certificate, `certificate_kinds`), or `exam`. Every \
-        course also says where its exam is registered (`exam_channel`, R16), so a pharmacy \
-        candidate without an NCRE certificate sees 00018 on the platform and 00019 at the school \
-        office. Uses the current round's catalogue version (else the current catalogue).",
     security(("bearer" = ["candidate"])),
     responses(
         (status = 200, description = "The overview.", body = ProgressView),

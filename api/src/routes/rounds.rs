@@ -95,11 +95,12 @@ impl RoundView {
 }
 
 /// Lists the rounds, newest first.
+///
+/// Every round, newest first, with its prior-degree and certification windows, its
+/// pledge and the catalogue version it is pinned to.
 #[utoipa::path(
     tag = "catalogue",
     operation_id = "list_rounds",
-    description = "Every round, newest first, with its prior-degree and certification windows, \
-        its pledge and the catalogue version it is pinned to.",
     params(PageQuery),
     responses((status = 200, description = "One page of rounds.", body = Paginated<RoundView>,
         example = json!({"items": [], "total": 0, "page": 1, "per_page": 50})))
@@ -121,13 +122,14 @@ pub async fn list_rounds(
 }
 
 /// The current round.
+///
+/// The most recently opened round with a window open now (by the server clock): among
+/// the rounds whose prior-degree or certification window is open, the one whose open
+/// window opened last. Prior degrees use its pledge and prior-degree window;
+/// applications default to it. The `ETag` is the round's `version`.
 #[utoipa::path(
     tag = "catalogue",
     operation_id = "get_current_round",
-    description = "The most recently opened round with a window open now (by the server clock): \
-        among the rounds whose prior-degree or certification window is open, the one whose open \
-        window opened last. Prior degrees use its pledge and prior-degree window; applications \
-        default to it. The `ETag` is the round's `version`.",
     responses(
         (status = 200, description = "The current round.", body = RoundView,
             headers(("ETag" = String, description = "The round's version, quoted, e.g. \"1\"."))),

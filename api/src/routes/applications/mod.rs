@@ -44,20 +44,22 @@ fn optional_body<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Resul
 }
 
 /// Creates a draft application.
+///
+/// Creates a **draft** for the signed-in candidate in a round (default: the current
+/// one), inside the round's certification window (`window.closed`, R18). `kind: degree`
+/// needs an effective prior degree of the candidate (`prior_degree.not_effective`, R7);
+/// `kind: certificate` needs `certificate: {kind, number, obtained_on}` (R13–R15).
+/// Every item is checked against the rules of the round's catalogue version:
+/// `course.not_certifiable` (R8, R13–R15), `evidence.not_allowed` (R10),
+/// `evidence.required` (R11), `score.separator`, `score.count`, `score.range`,
+/// `score.below_pass_mark` (R12), `score.conflict` (both score forms, differing), and
+/// 409 `course.duplicate` (twice here, or held by another submitted or certified
+/// application). Scores come as `scores: [60,65,70]` or `score_text: "60;65;70"`; they
+/// are stored canonically. A learned course name the table does not expect is only a
+/// warning (see `…/check`).
 #[utoipa::path(
     tag = "certification-applications",
     operation_id = "create_certification_application",
-    description = "Creates a **draft** for the signed-in candidate in a round (default: the current \
-        one), inside the round's certification window (`window.closed`, R18). `kind: degree` needs \
-        an effective prior degree of the candidate (`prior_degree.not_effective`, R7); `kind: \
-        certificate` needs `certificate: {kind, number, obtained_on}` (R13–R15). Every item is \
-        checked against the rules of the round's catalogue version: `course.not_certifiable` \
-        (R8, R13–R15), `evidence.not_allowed` (R10), `evidence.required` (R11), `score.separator`, \
-        `score.count`, `score.range`, `score.below_pass_mark` (R12), `score.conflict` (both score \
-        forms, differing), and 409 `course.duplicate` (twice here, or held by another submitted \
-        or certified application). Scores come as `scores: [60,65,70]` or `score_text: \"60;65;70\"`; \
-        they are stored canonically. A learned course name the table does not expect is only a \
-        warning (see `…/check`).",
     request_body = CreateApplication,
     security(("bearer" = ["candidate"])),
     responses(
@@ -96,12 +98,14 @@ pub async fn create_application(
 }
 
 /// Lists applications the caller may see.
+///
+/// Newest first. A candidate sees their own applications, staff those of their school's
+/// candidates, an admin all. Filters: `status`, `round_id`, `major_code`,
+/// `school_code`, `q` (name or exam number). Items show parsed `scores` and
+/// `score_text` (R20).
 #[utoipa::path(
     tag = "certification-applications",
     operation_id = "list_certification_applications",
-    description = "Newest first. A candidate sees their own applications, staff those of their \
-        school's candidates, an admin all. Filters: `status`, `round_id`, `major_code`, \
-        `school_code`, `q` (name or exam number). Items show parsed `scores` and `score_text` (R20).",
     params(ListQuery),
     security(("bearer" = ["candidate", "staff", "admin"])),
     responses((status = 200, description = "One page of applications.", body = Paginated<ApplicationView>))
@@ -125,17 +129,18 @@ pub async fn list_applications(
 }
 
 /// One application.
+///
+/// The application with its courses, parsed scores and canonical score text (R20).
+/// Visible to its owner, staff of the candidate's school and admins; 404 for anyone
+/// else.
 #[utoipa::path(
     tag = "certification-applications",
     operation_id = "get_certification_application",
-    description = "The application with its courses, parsed scores and canonical score text (R20). \
-        Visible to its owner, staff of the candidate's school and admins; 404 for anyone else.",
     params(("id" = Uuid, Path, description = "Application id.")),
     security(("bearer" = ["candidate", "staff", "admin"])),
     responses(
         (status = 200, description = "The application.", body = ApplicationView,
             headers(("ETag" = String, description = "The version, quoted."))),
-        (status = 404, description = "Unknown or not visible.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/certification-applications/{id}")]
@@ -153,13 +158,15 @@ pub async fn get_application(
 }
 
 /// Changes a draft or returned application.
+///
+/// Replaces the items and/or the route's evidence (another effective prior degree, or
+/// another certificate) while the application is `draft` or `returned` (else 409
+/// `state.conflict`) and the window is open (`window.closed`). Checked like creation.
+/// Send `If-Match` with the `ETag` to avoid overwriting a change made elsewhere (412
+/// `version.stale`).
 #[utoipa::path(
     tag = "certification-applications",
     operation_id = "update_certification_application",
-    description = "Replaces the items and/or the route's evidence (another effective prior degree, \
-        or another certificate) while the application is `draft` or `returned` (else 409 \
-        `state.conflict`) and the window is open (`window.closed`). Checked like creation. Send \
-        `If-Match` with the `ETag` to avoid overwriting a change made elsewhere (412 `version.stale`).",
     params(("id" = Uuid, Path, description = "Application id."),
            ("If-Match" = Option<String>, Header, description = "The ETag last read.")),
     request_body = UpdateApplication,
@@ -167,9 +174,7 @@ pub async fn get_application(
     responses(
         (status = 200, description = "The application as it is now.", body = ApplicationView,
             headers(("ETag" = String, description = "The new version, quoted."))),
-        (status = 404, description = "Unknown or not the caller's.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`state.conflict` or `course.duplicate`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 412, description = "`version.stale`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[patch("/certification-applications/{id}")]
@@ -204,21 +209,21 @@ pub async fn update_application(
 }
 
 /// The preflight check.
+///
+/// The seed's reminders as data (R9, R17, R20): every rule problem that would refuse a
+/// submission (`errors[]`, same codes as creation, plus `window.closed` and
+/// `prior_degree.not_effective`), things to look at (`warnings[]`:
+/// `evidence.name_unexpected`, `selection.incomplete`), and the courses this route can
+/// certify (`expected_courses`), those selected and those missing, so a frontend can
+/// say "you can apply for 4 courses; you selected 3". `ready` is true when submitting
+/// now needs no `confirm_missing`. Messages are in the response language.
 #[utoipa::path(
     tag = "certification-applications",
     operation_id = "check_certification_application",
-    description = "The seed's reminders as data (R9, R17, R20): every rule problem that would refuse \
-        a submission (`errors[]`, same codes as creation, plus `window.closed` and \
-        `prior_degree.not_effective`), things to look at (`warnings[]`: `evidence.name_unexpected`, \
-        `selection.incomplete`), and the courses this route can certify (`expected_courses`), \
-        those selected and those missing, so a frontend can say \"you can apply for 4 courses; you \
-        selected 3\". `ready` is true when submitting now needs no `confirm_missing`. Messages are \
-        in the response language.",
     params(("id" = Uuid, Path, description = "Application id.")),
     security(("bearer" = ["candidate", "staff", "admin"])),
     responses(
         (status = 200, description = "The check.", body = CheckView),
-        (status = 404, description = "Unknown or not visible.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/certification-applications/{id}/check")]
@@ -245,15 +250,17 @@ pub async fn check_application(
 }
 
 /// Submits an application (R17).
+///
+/// `draft` or `returned` → `submitted`, inside the window (`window.closed`, R18).
+/// Refused with the check's errors (422, or 409 `course.duplicate`); refused with 422
+/// `selection.incomplete` while certifiable courses are missing, unless
+/// `confirm_missing` lists exactly those (R9). Exactly one of two concurrent submits
+/// holding the same course succeeds: the database's live-course index decides. Honours
+/// `Idempotency-Key`: a retry with the same key and body gets the first answer again.
+/// The body may be omitted.
 #[utoipa::path(
     tag = "certification-applications",
     operation_id = "submit_certification_application",
-    description = "`draft` or `returned` → `submitted`, inside the window (`window.closed`, R18). \
-        Refused with the check's errors (422, or 409 `course.duplicate`); refused with 422 \
-        `selection.incomplete` while certifiable courses are missing, unless `confirm_missing` \
-        lists exactly those (R9). Exactly one of two concurrent submits holding the same course \
-        succeeds: the database's live-course index decides. Honours `Idempotency-Key`: a retry with \
-        the same key and body gets the first answer again. The body may be omitted.",
     params(("id" = Uuid, Path, description = "Application id."),
            ("If-Match" = Option<String>, Header, description = "The ETag last read.")),
     request_body(content = Option<SubmitApplication>, content_type = "application/json"),
@@ -261,9 +268,7 @@ pub async fn check_application(
     responses(
         (status = 200, description = "The submitted application.", body = ApplicationView,
             headers(("ETag" = String, description = "The new version, quoted."))),
-        (status = 404, description = "Unknown or not the caller's.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`state.conflict` or `course.duplicate`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 412, description = "`version.stale`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "A rule is broken, or `selection.incomplete`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json",
             example = json!({"type": "urn:zikao-cert:problem:selection.incomplete", "title": "请求内容不符合规则", "status": 422,
                 "detail": "按附表您可以申请 4 门课程，已选 3 门，未选：03029。请不要少选；确实不申请的，请在 confirm_missing 中逐一列出这些课程后再提交",
@@ -308,17 +313,18 @@ pub async fn submit_application(
 }
 
 /// Withdraws a submitted application back to draft.
+///
+/// The owner takes a `submitted`, not yet reviewed application back to `draft` while
+/// the window is open; its courses are released. 409 `state.conflict` in any other
+/// status.
 #[utoipa::path(
     tag = "certification-applications",
     operation_id = "withdraw_certification_application",
-    description = "The owner takes a `submitted`, not yet reviewed application back to `draft` while \
-        the window is open; its courses are released. 409 `state.conflict` in any other status.",
     params(("id" = Uuid, Path, description = "Application id."),
            ("If-Match" = Option<String>, Header, description = "The ETag last read.")),
     security(("bearer" = ["candidate"])),
     responses(
         (status = 200, description = "The application, now a draft.", body = ApplicationView),
-        (status = 404, description = "Unknown or not the caller's.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`state.conflict`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "`window.closed`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
@@ -339,19 +345,19 @@ pub async fn withdraw_application(
 }
 
 /// Returns a submitted application to the candidate.
+///
+/// Staff of the candidate's school or an admin send a `submitted` application back with
+/// a reason → `returned`: its courses are released, and the candidate may edit and
+/// resubmit it while the window is open. Allowed after the window closes.
 #[utoipa::path(
     tag = "certification-applications",
     operation_id = "return_certification_application",
-    description = "Staff of the candidate's school or an admin send a `submitted` application back \
-        with a reason → `returned`: its courses are released, and the candidate may edit and \
-        resubmit it while the window is open. Allowed after the window closes.",
     params(("id" = Uuid, Path, description = "Application id."),
            ("If-Match" = Option<String>, Header, description = "The ETag last read.")),
     request_body = ReturnApplication,
     security(("bearer" = ["staff", "admin"])),
     responses(
         (status = 200, description = "The returned application.", body = ApplicationView),
-        (status = 404, description = "Unknown or not visible.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`state.conflict`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
@@ -378,21 +384,22 @@ pub async fn return_application(
 }
 
 /// Reviews a submitted application, course by course.
+///
+/// Staff of the candidate's school or an admin decide every course of a `submitted`
+/// application, each once: `approved`, or `rejected` with a reason
+/// (`review.reason_required`). The application becomes `approved`, `partially_approved`
+/// or `rejected`; rejected courses are released, approved ones stay certified. Allowed
+/// after the window closes. Errors: `review.unknown_course`, `review.duplicate`,
+/// `review.incomplete`.
 #[utoipa::path(
     tag = "certification-applications",
     operation_id = "review_certification_application",
-    description = "Staff of the candidate's school or an admin decide every course of a `submitted` \
-        application, each once: `approved`, or `rejected` with a reason (`review.reason_required`). \
-        The application becomes `approved`, `partially_approved` or `rejected`; rejected courses \
-        are released, approved ones stay certified. Allowed after the window closes. Errors: \
-        `review.unknown_course`, `review.duplicate`, `review.incomplete`.",
     params(("id" = Uuid, Path, description = "Application id."),
            ("If-Match" = Option<String>, Header, description = "The ETag last read.")),
     request_body = ReviewApplication,
     security(("bearer" = ["staff", "admin"])),
     responses(
         (status = 200, description = "The reviewed application.", body = ApplicationView),
-        (status = 404, description = "Unknown or not visible.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`state.conflict`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
@@ -423,15 +430,15 @@ pub async fn review_application(
 }
 
 /// Every change of an application.
+///
+/// Every change, oldest first: who, when, from, to, note.
 #[utoipa::path(
     tag = "certification-applications",
     operation_id = "get_certification_application_history",
-    description = "Every change, oldest first: who, when, from, to, note.",
     params(("id" = Uuid, Path, description = "Application id.")),
     security(("bearer" = ["candidate", "staff", "admin"])),
     responses(
         (status = 200, description = "The history.", body = Vec<HistoryEntry>),
-        (status = 404, description = "Unknown or not visible.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/certification-applications/{id}/history")]

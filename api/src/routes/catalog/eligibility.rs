@@ -237,22 +237,24 @@ fn prior_degree(query: &EligibilityQuery) -> Result<Option<PriorDegreeFacts>, Ap
 }
 
 /// Every course of a major's plan with how it can be certified or must be examined.
+///
+/// For every course of the major's plan, in plan order: the route — `degree` (certified
+/// by the prior degree, with the evidence it needs: `none` for 03708/03709 (R10), or
+/// the learned course name with the expected names, `score_terms` and `pass_mark` (R11,
+/// R12)), `certificate` (with the certificate kinds, R13–R15), or `exam` (with where it
+/// is registered, R16) — and a human reason. The prior degree is described by
+/// `prior_level` and `prior_major` and assumed to be a regular (普通) degree (R7);
+/// without it there are no degree routes. Alternatively `prior_degree_id` names a
+/// recorded prior degree (bearer token required: its holder, staff of the holder's
+/// school or an admin; 401 without a token, 404 for anyone else): its level, major and
+/// education type are used, and only an `effective` one gives degree routes — for any
+/// other status the reasons say what it would certify once effective (R7). `reason` is
+/// in the response language (Chinese unless `Accept-Language` prefers English;
+/// `Content-Language` says which); `reason_zh` and `reason_en` always carry both.
+/// Served from memory.
 #[utoipa::path(
     tag = "catalogue",
     operation_id = "get_major_eligibility",
-    description = "For every course of the major's plan, in plan order: the route — `degree` \
-        (certified by the prior degree, with the evidence it needs: `none` for 03708/03709 (R10), \
-        or the learned course name with the expected names, `score_terms` and `pass_mark` (R11, R12)), \
-        `certificate` (with the certificate kinds, R13–R15), or `exam` (with where it is \
-        registered, R16) — and a human reason. The prior degree is described by `prior_level` \
-        and `prior_major` and assumed to be a regular (普通) degree (R7); without it there are no \
-        degree routes. Alternatively `prior_degree_id` names a recorded prior degree (bearer token \
-        required: its holder, staff of the holder's school or an admin; 401 without a token, 404 for \
-        anyone else): its level, major and education type are used, and only an `effective` one \
-        gives degree routes — for any other status the reasons say what it would certify once \
-        effective (R7). `reason` is in the response language (Chinese unless `Accept-Language` \
-        prefers English; `Content-Language` says which); `reason_zh` and `reason_en` always carry \
-        both. Served from memory.",
     params(
         ("code" = String, Path, description = "Major code.", example = "100701"),
         EligibilityQuery,

@@ -203,11 +203,12 @@ fn major_code(text: &str) -> Result<MajorCode, ApiError> {
 }
 
 /// Lists the self-study majors of the current catalogue.
+///
+/// The self-study majors (自考专业) of the current catalogue version, in catalogue order,
+/// with their level and the size of their plan. Served from memory.
 #[utoipa::path(
     tag = "catalogue",
     operation_id = "list_majors",
-    description = "The self-study majors (自考专业) of the current catalogue version, in catalogue \
-        order, with their level and the size of their plan. Served from memory.",
     params(PageQuery),
     responses((status = 200, description = "One page of majors.", body = Paginated<MajorSummary>,
         example = json!({"items": [{"code": "100701", "name": "药学", "level": "bachelor",
@@ -233,11 +234,12 @@ pub async fn list_majors(
 }
 
 /// One self-study major with its course plan.
+///
+/// A self-study major of the current catalogue with its course plan in display order,
+/// each course inlined (R8).
 #[utoipa::path(
     tag = "catalogue",
     operation_id = "get_major",
-    description = "A self-study major of the current catalogue with its course plan in display \
-        order, each course inlined (R8).",
     params(("code" = String, Path, description = "Major code: 1–10 ASCII letters or digits.", example = "100701")),
     responses(
         (status = 200, description = "The major and its plan.", body = MajorView,
@@ -272,11 +274,13 @@ pub async fn get_major(
 }
 
 /// The certificate kinds and the courses each certifies, per major.
+///
+/// `ncre1`, `ncre2`, `cet4` and `cet6`, always all four, each with its labels and, per
+/// major of the current catalogue, the plan courses it certifies (R13–R15). Served from
+/// memory.
 #[utoipa::path(
     tag = "catalogue",
     operation_id = "list_certificate_kinds",
-    description = "`ncre1`, `ncre2`, `cet4` and `cet6`, always all four, each with its labels and, \
-        per major of the current catalogue, the plan courses it certifies (R13–R15). Served from memory.",
     responses((status = 200, description = "Every certificate kind.", body = Vec<CertificateKindView>,
         example = json!([{"kind": "ncre2", "label": "全国计算机等级考试二级", "label_en": "NCRE level 2",
             "certifies": [{"major_code": "120402", "major_name": "行政管理",

@@ -37,20 +37,24 @@ fn respond(status: StatusCode, shown: Shown, lang: Lang) -> HttpResponse {
 }
 
 /// Creates a draft prior degree for the signed-in candidate.
+///
+/// Step 3–5 of the walkthrough: the candidate accepts the current round's pledge
+/// (`pledge_accepted: true` with its `pledge_version`, R3; otherwise 422
+/// `pledge.not_accepted`) and saves the application as a **draft**. Only inside the
+/// current round's prior-degree window (422 `window.closed`, R6). Every field is
+/// checked and all problems are reported at once; the certificate number is checked
+/// against the declared level, education type and graduation year
+/// (`certificate_number.format`, `certificate_number.mismatch`; a 17-digit pre-2002
+/// number passes with a warning). A certificate number belongs to at most one
+/// candidate: 409 `state.conflict` when it is already registered. The record keeps
+/// which pledge version was accepted and when.
+///
+/// State machine: `draft` →(submit)→ `submitted` (verification `pending`)
+/// →(verification)→ `effective` (final; the only status usable for degree-based
+/// certification, R7) or `rejected` →(modify, submit)→ `submitted` again.
 #[utoipa::path(
     tag = "prior-degrees",
     operation_id = "create_prior_degree",
-    description = "Step 3–5 of the walkthrough: the candidate accepts the current round's pledge \
-        (`pledge_accepted: true` with its `pledge_version`, R3; otherwise 422 `pledge.not_accepted`) \
-        and saves the application as a **draft**. Only inside the current round's prior-degree window \
-        (422 `window.closed`, R6). Every field is checked and all problems are reported at once; the \
-        certificate number is checked against the declared level, education type and graduation year \
-        (`certificate_number.format`, `certificate_number.mismatch`; a 17-digit pre-2002 number passes \
-        with a warning). A certificate number belongs to at most one candidate: 409 `state.conflict` \
-        when it is already registered. The record keeps which pledge version was accepted and when.\n\n\
-        State machine: `draft` →(submit)→ `submitted` (verification `pending`) →(verification)→ \
-        `effective` (final; the only status usable for degree-based certification, R7) or `rejected` \
-        →(modify, submit)→ `submitted` again.",
     request_body = NewPriorDegree,
     security(("bearer" = ["candidate"])),
     responses(
@@ -76,11 +80,12 @@ pub async fn create_prior_degree(
 }
 
 /// Lists the prior degrees the caller may see.
+///
+/// Newest first. A candidate sees their own, staff their school's candidates', admins
+/// all; service accounts get 403. Optional `status` filter.
 #[utoipa::path(
     tag = "prior-degrees",
     operation_id = "list_prior_degrees",
-    description = "Newest first. A candidate sees their own, staff their school's candidates', \
-        admins all; service accounts get 403. Optional `status` filter.",
     params(ListQuery),
     security(("bearer" = ["candidate", "staff", "admin"])),
     responses((status = 200, description = "One page of prior degrees.", body = Paginated<PriorDegreeView>))
@@ -126,19 +131,19 @@ pub async fn list_prior_degrees(
 }
 
 /// One prior degree.
+///
+/// The prior degree with its pledge acceptance, its verification feedback
+/// (`verification.status`: `not_submitted`, `pending`, `effective`, `rejected`) and the
+/// actions its holder may take now. Visible to its holder, staff of the holder's school
+/// and admins; anyone else gets 404.
 #[utoipa::path(
     tag = "prior-degrees",
     operation_id = "get_prior_degree",
-    description = "The prior degree with its pledge acceptance, its verification feedback \
-        (`verification.status`: `not_submitted`, `pending`, `effective`, `rejected`) and the actions \
-        its holder may take now. Visible to its holder, staff of the holder's school and admins; \
-        anyone else gets 404.",
     params(("id" = Uuid, Path, description = "The prior degree's id.")),
     security(("bearer" = ["candidate", "staff", "admin"])),
     responses(
         (status = 200, description = "The prior degree.", body = PriorDegreeView,
             headers(("ETag" = String, description = "The version, quoted; send it as If-Match."))),
-        (status = 404, description = "Unknown, or not visible to the caller.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/prior-degrees/{id}")]
@@ -156,17 +161,19 @@ pub async fn get_prior_degree(
 }
 
 /// Modifies a draft or rejected prior degree.
+///
+/// Step 6 ("modify", R4): the holder changes any of the declared fields while the prior
+/// degree is `draft` or `rejected` (otherwise 409 `state.conflict`), inside the current
+/// round's prior-degree window (422 `window.closed`, R6). The whole record is checked
+/// again, the certificate number against the declared fields. Send the `ETag` as
+/// `If-Match`: a stale version is 412 `version.stale`. The status does not change; a
+/// rejected degree stays `rejected` until it is submitted again.
+///
+/// State machine: `draft` →(submit)→ `submitted` →(verification)→ `effective` (final)
+/// or `rejected` →(modify, submit)→ `submitted` again.
 #[utoipa::path(
     tag = "prior-degrees",
     operation_id = "update_prior_degree",
-    description = "Step 6 (\"modify\", R4): the holder changes any of the declared fields while the \
-        prior degree is `draft` or `rejected` (otherwise 409 `state.conflict`), inside the current \
-        round's prior-degree window (422 `window.closed`, R6). The whole record is checked again, \
-        the certificate number against the declared fields. Send the `ETag` as `If-Match`: a stale \
-        version is 412 `version.stale`. The status does not change; a rejected degree stays \
-        `rejected` until it is submitted again.\n\n\
-        State machine: `draft` →(submit)→ `submitted` →(verification)→ `effective` (final) or \
-        `rejected` →(modify, submit)→ `submitted` again.",
     params(
         ("id" = Uuid, Path, description = "The prior degree's id."),
         ("If-Match" = Option<String>, Header, description = "The ETag last read, e.g. \"2\"."),
@@ -176,9 +183,7 @@ pub async fn get_prior_degree(
     responses(
         (status = 200, description = "The prior degree as changed.", body = PriorDegreeView,
             headers(("ETag" = String, description = "The new version, quoted."))),
-        (status = 404, description = "Unknown, or not the caller's.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`state.conflict`: not `draft` or `rejected`, or the certificate number is registered already.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 412, description = "`version.stale`: If-Match does not match.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[patch("/prior-degrees/{id}")]
@@ -198,15 +203,18 @@ pub async fn update_prior_degree(
 }
 
 /// Submits a draft or rejected prior degree for verification.
+///
+/// Steps 5–6 ("submit", R4): `draft` or `rejected` → `submitted`, verification
+/// `pending`; any earlier feedback is cleared from the record (the history keeps it).
+/// Only the holder, only inside the current round's prior-degree window (422
+/// `window.closed`, R6); from any other status 409 `state.conflict`. `If-Match` is
+/// honoured (412 `version.stale`).
+///
+/// State machine: `draft` →(submit)→ `submitted` →(verification)→ `effective` (final)
+/// or `rejected` →(modify, submit)→ `submitted` again.
 #[utoipa::path(
     tag = "prior-degrees",
     operation_id = "submit_prior_degree",
-    description = "Steps 5–6 (\"submit\", R4): `draft` or `rejected` → `submitted`, verification \
-        `pending`; any earlier feedback is cleared from the record (the history keeps it). Only the \
-        holder, only inside the current round's prior-degree window (422 `window.closed`, R6); from \
-        any other status 409 `state.conflict`. `If-Match` is honoured (412 `version.stale`).\n\n\
-        State machine: `draft` →(submit)→ `submitted` →(verification)→ `effective` (final) or \
-        `rejected` →(modify, submit)→ `submitted` again.",
     params(
         ("id" = Uuid, Path, description = "The prior degree's id."),
         ("If-Match" = Option<String>, Header, description = "The ETag last read."),
@@ -215,9 +223,7 @@ pub async fn update_prior_degree(
     responses(
         (status = 200, description = "The prior degree, now `submitted`.", body = PriorDegreeView,
             headers(("ETag" = String, description = "The new version, quoted."))),
-        (status = 404, description = "Unknown, or not the caller's.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`state.conflict`: not `draft` or `rejected`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 412, description = "`version.stale`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "`window.closed`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
@@ -236,18 +242,21 @@ pub async fn submit_prior_degree(
 }
 
 /// Records the verification result of a submitted prior degree.
+///
+/// Step 7 (R5): the CHSI (学信网) verification feedback. `submitted` → `effective` (final:
+/// usable for degree-based certification, R7) or `rejected` (the holder may modify and
+/// submit again; `feedback` is required and tells them what to correct). From any other
+/// status 409 `state.conflict`. By staff of the holder's school, admins, or service
+/// accounts with scope `verification:write` (without it 403); other staff get 404. Not
+/// bound to the window. Writes a history row and a `verification_result` notification
+/// to the outbox for the holder, in the same transaction. `If-Match` is honoured (412
+/// `version.stale`).
+///
+/// State machine: `draft` →(submit)→ `submitted` →(verification)→ `effective` (final)
+/// or `rejected` →(modify, submit)→ `submitted` again.
 #[utoipa::path(
     tag = "prior-degrees",
     operation_id = "verify_prior_degree",
-    description = "Step 7 (R5): the CHSI (学信网) verification feedback. `submitted` → `effective` \
-        (final: usable for degree-based certification, R7) or `rejected` (the holder may modify and \
-        submit again; `feedback` is required and tells them what to correct). From any other status \
-        409 `state.conflict`. By staff of the holder's school, admins, or service accounts with \
-        scope `verification:write` (without it 403); other staff get 404. Not bound to the window. \
-        Writes a history row and a `verification_result` notification to the outbox for the holder, \
-        in the same transaction. `If-Match` is honoured (412 `version.stale`).\n\n\
-        State machine: `draft` →(submit)→ `submitted` →(verification)→ `effective` (final) or \
-        `rejected` →(modify, submit)→ `submitted` again.",
     params(
         ("id" = Uuid, Path, description = "The prior degree's id."),
         ("If-Match" = Option<String>, Header, description = "The ETag last read."),
@@ -257,9 +266,7 @@ pub async fn submit_prior_degree(
     responses(
         (status = 200, description = "The prior degree with its result.", body = PriorDegreeView,
             headers(("ETag" = String, description = "The new version, quoted."))),
-        (status = 404, description = "Unknown, or not visible to the caller.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`state.conflict`: not `submitted`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 412, description = "`version.stale`.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/prior-degrees/{id}/verification")]
@@ -283,18 +290,20 @@ pub async fn verify_prior_degree(
 }
 
 /// Records many verification results at once.
+///
+/// The verification feedback for many prior degrees, by certificate number: a JSON
+/// array of `{certificate_number, result, feedback}` (`Content-Type: application/json`)
+/// or CSV (`Content-Type: text/csv`, UTF-8, a header row naming the columns
+/// `certificate_number,result,feedback`, fields quoted as in RFC 4180 when they hold
+/// commas). Each row is applied in its own transaction exactly like `POST
+/// /prior-degrees/{id}/verification` (history row, outbox notification); a bad row —
+/// malformed, unknown or not visible (`not_found`), not `submitted` (`state.conflict`)
+/// — is reported and rejects nothing else. The report has one row per input row, in
+/// order. Staff reach only their school's candidates; service accounts need
+/// `verification:write`. At most 1000 rows.
 #[utoipa::path(
     tag = "prior-degrees",
     operation_id = "verify_prior_degrees_batch",
-    description = "The verification feedback for many prior degrees, by certificate number: a JSON \
-        array of `{certificate_number, result, feedback}` (`Content-Type: application/json`) or CSV \
-        (`Content-Type: text/csv`, UTF-8, a header row naming the columns `certificate_number,result,feedback`, \
-        fields quoted as in RFC 4180 when they hold commas). Each row is applied in its own \
-        transaction exactly like `POST /prior-degrees/{id}/verification` (history row, outbox \
-        notification); a bad row — malformed, unknown or not visible (`not_found`), not `submitted` \
-        (`state.conflict`) — is reported and rejects nothing else. The report has one row per input \
-        row, in order. Staff reach only their school's candidates; service accounts need \
-        `verification:write`. At most 1000 rows.",
     request_body(description = "The results.", content(
         (Vec<BatchRow> = "application/json", example = json!([
             {"certificate_number": "106521201506001234", "result": "effective", "feedback": null},
@@ -341,17 +350,17 @@ pub async fn verify_prior_degrees_batch(
 }
 
 /// Every change of a prior degree.
+///
+/// Every change, oldest first: who (account and role), when, from which status to
+/// which, and a note (the verification feedback, or the fields changed). Visible to
+/// whoever may see the prior degree.
 #[utoipa::path(
     tag = "prior-degrees",
     operation_id = "get_prior_degree_history",
-    description = "Every change, oldest first: who (account and role), when, from which status to \
-        which, and a note (the verification feedback, or the fields changed). Visible to whoever \
-        may see the prior degree.",
     params(("id" = Uuid, Path, description = "The prior degree's id."), PageQuery),
     security(("bearer" = ["candidate", "staff", "admin"])),
     responses(
         (status = 200, description = "The history.", body = Paginated<HistoryEntry>),
-        (status = 404, description = "Unknown, or not visible to the caller.", body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[get("/prior-degrees/{id}/history")]
