@@ -41,14 +41,21 @@ impl AppState {
         .await?
     }
 
-    /// Like [`AppState::db`], inside one transaction: everything `work` writes is
-    /// committed together or not at all.
-    pub async fn tx<T, F>(&self, work: F) -> Result<T, ApiError>
+    /// Runs the request's one state change. For a POST with an `Idempotency-Key`
+    /// it runs in the transaction that claims the key, which the idempotency
+    /// middleware commits with the answer ([`crate::http::idempotency`]);
+    /// otherwise as [`AppState::db`] (the use case commits its own transaction).
+    pub async fn change<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        use diesel::Connection;
-        self.db(move |conn| conn.transaction(work)).await
+        match crate::http::idempotency::pending() {
+            None => self.db(work).await,
+            Some(pending) => {
+                let pool = self.pool.clone();
+                actix_web::web::block(move || pending.run(&pool, work)).await?
+            }
+        }
     }
 }

@@ -33,15 +33,41 @@ pub enum Claim {
     Seen(IdempotencyRow),
 }
 
-/// Claims `(caller, key)` for a request with `fingerprint`. Rows older than
-/// `expire_secs` (and in-flight rows older than `stale_secs`) no longer count.
+/// The remembered request of `(caller, key)` younger than `expire_secs`, if any
+/// (a read outside any transaction, to replay without waiting).
+pub fn find(
+    conn: &mut PgConnection,
+    caller: &str,
+    key: &str,
+    expire_secs: i64,
+) -> Result<Option<IdempotencyRow>, DbError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    Ok(k::table
+        .filter(k::caller.eq(caller))
+        .filter(k::key.eq(key))
+        .filter(
+            sql::<Bool>("created_at >= now() - make_interval(secs => ")
+                .bind::<diesel::sql_types::BigInt, _>(expire_secs)
+                .sql(")"),
+        )
+        .select(IdempotencyRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Claims `(caller, key)` for a request with `fingerprint`, inside the
+/// transaction of the change it guards: the row is visible to others only when
+/// that transaction commits, with the answer stored. A concurrent request with
+/// the same key waits on the primary key until then, and then sees the row
+/// (`Seen`), or, if the first one rolled back, claims it itself. Rows older than
+/// `expire_secs` no longer count.
 pub fn claim(
     conn: &mut PgConnection,
     caller: &str,
     key: &str,
     fingerprint: &[u8],
     expire_secs: i64,
-    stale_secs: i64,
 ) -> Result<Claim, DbError> {
     use diesel::dsl::sql;
     use diesel::sql_types::Bool;
@@ -50,11 +76,11 @@ pub fn claim(
             .filter(k::caller.eq(caller))
             .filter(k::key.eq(key))
             .filter(
-                sql::<Bool>("(created_at < now() - make_interval(secs => ")
+                // A row without an answer is a leftover of a request that never
+                // finished (rows commit only with their answer).
+                sql::<Bool>("(status IS NULL OR created_at < now() - make_interval(secs => ")
                     .bind::<diesel::sql_types::BigInt, _>(expire_secs)
-                    .sql(") OR (status IS NULL AND created_at < now() - make_interval(secs => ")
-                    .bind::<diesel::sql_types::BigInt, _>(stale_secs)
-                    .sql(")))"),
+                    .sql("))"),
             ),
     )
     .execute(conn)?;
@@ -75,11 +101,8 @@ pub fn claim(
         .select(IdempotencyRow::as_select())
         .first(conn)
         .optional()?;
-    Ok(match row {
-        Some(row) => Claim::Seen(row),
-        // Deleted in between by its owner giving up: treat as fresh next time.
-        None => Claim::Fresh,
-    })
+    // Gone again in between (expired and deleted by a third request): retry.
+    row.map(Claim::Seen).ok_or(DbError::Retry)
 }
 
 /// Remembers the answer of a claimed key.
@@ -106,7 +129,7 @@ pub fn complete(
     Ok(())
 }
 
-/// Forgets a claimed key (the request failed in a way worth retrying).
+/// Forgets a claimed key (its answer is not to be replayed).
 pub fn release(conn: &mut PgConnection, caller: &str, key: &str) -> Result<(), DbError> {
     diesel::delete(k::table.filter(k::caller.eq(caller)).filter(k::key.eq(key))).execute(conn)?;
     Ok(())

@@ -198,10 +198,14 @@ fn complete(mut doc: Document) -> Document {
                 .description(Some(
                     "Makes a retry safe: the same key with the same request returns the first \
                      successful answer again (header `Idempotent-Replayed: true`) instead of acting \
-                     twice; the same key with a different request is 422 `idempotency.mismatch`; \
-                     while the first is in flight, 409 `idempotency.in_progress`. Keys are per \
-                     caller, 1–200 visible ASCII characters (a UUID is a good choice), kept 24 hours. \
-                     Refusals are not remembered, and neither are answers carrying secrets.",
+                     twice; the same key with a different request is 422 `idempotency.mismatch`. \
+                     The key is stored with the change it guards, in one transaction: a retry after \
+                     a lost answer (timeout, 503, crash) either replays the stored answer or runs \
+                     once, and a concurrent duplicate waits for the first and gets its answer. Keys \
+                     are per caller, 1–200 visible ASCII characters (a UUID is a good choice), kept \
+                     24 hours. Refusals are not remembered (what they record, like a failed \
+                     sign-in, still counts), and neither are answers carrying secrets (tokens, \
+                     temporary passwords, service-account secrets).",
                 ))
                 .schema(Some(
                     utoipa::openapi::ObjectBuilder::new()

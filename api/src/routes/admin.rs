@@ -11,6 +11,7 @@ use crate::auth::password::hash_off_worker;
 use crate::auth::principal::AdminUser;
 use crate::auth::secret;
 use crate::http::extract::{ApiJson, ApiQuery};
+use crate::http::idempotency::carries_secret;
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::http::problem::ApiError;
 use crate::routes::views::{Profile, School};
@@ -51,7 +52,7 @@ pub async fn create_school(
     };
     let (code, name) = new_account::check_school(&form).map_err(Refusal::invalid_fields)?;
     let row = state
-        .db(move |conn| {
+        .change(move |conn| {
             Ok(accounts::create_school(
                 conn,
                 &admin.0,
@@ -131,7 +132,7 @@ pub async fn create_staff(
     let staff = new_account::check_staff(&form).map_err(Refusal::invalid_fields)?;
     let hash = hash_off_worker(staff.password.expose().to_owned()).await?;
     let row = state
-        .db(move |conn| Ok(accounts::create_staff(conn, &admin.0, &staff, hash)?))
+        .change(move |conn| Ok(accounts::create_staff(conn, &admin.0, &staff, hash)?))
         .await?;
     Ok(HttpResponse::Created().json(Profile::for_others(row)))
 }
@@ -193,19 +194,21 @@ pub async fn create_service_account(
     let secret = secret::new_token();
     let hash = hash_off_worker(secret.clone()).await?;
     let row = state
-        .db(move |conn| {
+        .change(move |conn| {
             Ok(accounts::create_service_account(
                 conn, &admin.0, &service, hash,
             )?)
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .json(ServiceAccountCreated {
-            id: row.id,
-            username: row.username.unwrap_or_default(),
-            name: row.name,
-            scopes: row.scopes,
-            secret,
-        }))
+    Ok(carries_secret(
+        HttpResponse::Created()
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .json(ServiceAccountCreated {
+                id: row.id,
+                username: row.username.unwrap_or_default(),
+                name: row.name,
+                scopes: row.scopes,
+                secret,
+            }),
+    ))
 }

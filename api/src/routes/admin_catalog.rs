@@ -119,7 +119,7 @@ pub async fn import_catalog(
     let catalog = catalogue::parse_document(&body).map_err(catalogue::invalid)?;
     let cache = state.catalog.clone();
     let report = state
-        .db(move |conn| Ok(catalogue::import(conn, Some(&admin.0), &cache, &catalog)?))
+        .change(move |conn| Ok(catalogue::import(conn, Some(&admin.0), &cache, &catalog)?))
         .await?;
     Ok(HttpResponse::Created().json(ImportReportView::from(report)))
 }
@@ -166,7 +166,7 @@ pub async fn import_rules_csv(
     let rules = parse_rules_csv(&text).map_err(catalogue::invalid)?;
     let cache = state.catalog.clone();
     let report = state
-        .db(move |conn| {
+        .change(move |conn| {
             Ok(catalogue::replace_degree_rules(
                 conn, &admin.0, &cache, rules,
             )?)
@@ -253,7 +253,7 @@ pub async fn create_round(
     };
     let now = Utc::now();
     let record = state
-        .db(move |conn| Ok(rounds::create(conn, &admin.0, &form, now)?))
+        .change(move |conn| Ok(rounds::create(conn, &admin.0, &form, now)?))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(etag::etag_header(record.version))
@@ -312,7 +312,7 @@ pub async fn update_round(
     };
     let now = Utc::now();
     let record = state
-        .db(move |conn| Ok(rounds::update(conn, &admin.0, (id, expected), &patch, now)?))
+        .change(move |conn| Ok(rounds::update(conn, &admin.0, (id, expected), &patch, now)?))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag::etag_header(record.version))

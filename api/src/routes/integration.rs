@@ -194,7 +194,7 @@ pub async fn ack_outbox(
         )
     })?;
     state
-        .db(move |conn| Ok(outbox::ack(conn, &user.0, id)?))
+        .change(move |conn| Ok(outbox::ack(conn, &user.0, id)?))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

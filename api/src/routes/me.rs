@@ -79,7 +79,7 @@ pub async fn change_password(
         .map_err(|v| Refusal::field("new_password", v))?;
     let hash = hash_off_worker(new.expose().to_owned()).await?;
     state
-        .db(move |conn| Ok(accounts::change_own_password(conn, &actor, &hash)?))
+        .change(move |conn| Ok(accounts::change_own_password(conn, &actor, &hash)?))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::auth::password::hash_off_worker;
 use crate::auth::principal::StaffOrAdmin;
 use crate::auth::secret;
+use crate::http::idempotency::carries_secret;
 use crate::http::problem::ApiError;
 use crate::state::AppState;
 use crate::use_cases::accounts;
@@ -45,16 +46,18 @@ pub async fn reset_candidate_password(
     let temporary = secret::temporary_password();
     let hash = hash_off_worker(temporary.clone()).await?;
     state
-        .db(move |conn| {
+        .change(move |conn| {
             Ok(accounts::reset_candidate_password(
                 conn, &user.0, id, &hash,
             )?)
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .json(TemporaryPassword {
-            temporary_password: temporary,
-            must_change_password: true,
-        }))
+    Ok(carries_secret(
+        HttpResponse::Ok()
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .json(TemporaryPassword {
+                temporary_password: temporary,
+                must_change_password: true,
+            }),
+    ))
 }

@@ -133,3 +133,91 @@ async fn an_unauthenticated_call_of_a_secured_operation_is_401_whatever_its_key(
         .await;
     reply.assert_problem(401, "auth.required");
 }
+
+#[tokio::test]
+async fn concurrent_duplicates_act_once_and_all_get_the_first_answer() {
+    let app = spawn_app_with_sample().await;
+    let send = || {
+        app.send(
+            app.client
+                .post(app.url("/api/v1/auth/register"))
+                .header("idempotency-key", "reg-race")
+                .json(&registration(7)),
+        )
+    };
+    let (a, b, c, d, e, f) = tokio::join!(send(), send(), send(), send(), send(), send());
+    let replies = [a, b, c, d, e, f];
+    let first = replies
+        .iter()
+        .find(|r| r.header("idempotent-replayed").is_none())
+        .expect("one request acted");
+    for reply in &replies {
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        assert_eq!(
+            reply.json(),
+            first.json(),
+            "every duplicate gets the first answer"
+        );
+    }
+    let acted = replies
+        .iter()
+        .filter(|r| r.header("idempotent-replayed").is_none())
+        .count();
+    assert_eq!(acted, 1, "exactly one request acted, the others replayed");
+    assert_eq!(
+        app.query_json("SELECT count(*) AS n FROM accounts")[0]["n"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_refused_sign_in_still_counts_when_it_carries_a_key() {
+    // The key's transaction also holds what a refusal writes (the failure count):
+    // a key must not be a way around the account lock.
+    let app = spawn_app_with_sample().await;
+    app.post_json("/api/v1/auth/register", &registration(8))
+        .await;
+    for i in 0..5 {
+        let reply = app
+            .send(
+                app.client
+                    .post(app.url("/api/v1/auth/login"))
+                    .header("idempotency-key", format!("login-{i}"))
+                    .json(&json!({"login": exam_number(8), "password": "wrong-password-1"})),
+            )
+            .await;
+        reply.assert_problem(401, "auth.invalid_credentials");
+    }
+    let locked = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/auth/login"))
+                .header("idempotency-key", "login-5")
+                .json(&json!({"login": exam_number(8), "password": PASSWORD})),
+        )
+        .await;
+    locked.assert_problem(423, "auth.locked");
+}
+
+#[tokio::test]
+async fn a_key_left_without_an_answer_does_not_block_its_retry() {
+    // A row without an answer can only be a leftover of a request that never
+    // finished (a crash of an earlier version): the retry acts.
+    let app = spawn_app_with_sample().await;
+    app.sql(
+        "INSERT INTO idempotency_keys (caller, key, fingerprint) VALUES ('anonymous', 'reg-left', sha256('left'))",
+    );
+    let reply = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/auth/register"))
+                .header("idempotency-key", "reg-left")
+                .json(&registration(9)),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert_eq!(
+        app.query_json("SELECT count(*) AS n FROM idempotency_keys WHERE status = 201")[0]["n"],
+        1
+    );
+}

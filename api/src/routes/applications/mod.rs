@@ -89,7 +89,7 @@ pub async fn create_application(
     };
     let cache = state.catalog.clone();
     let created = state
-        .db(move |conn| Ok(cases::create(conn, &user.0, &cache, Utc::now(), &draft)?))
+        .change(move |conn| Ok(cases::create(conn, &user.0, &cache, Utc::now(), &draft)?))
         .await?;
     let mut builder = HttpResponse::Created();
     let location = format!("/api/v1/certification-applications/{}", created.row.id);
@@ -194,7 +194,7 @@ pub async fn update_application(
     };
     let cache = state.catalog.clone();
     let updated = state
-        .db(move |conn| {
+        .change(move |conn| {
             Ok(cases::update(
                 conn,
                 &user.0,
@@ -237,7 +237,7 @@ pub async fn check_application(
     let lang = lang_of(&req);
     let cache = state.catalog.clone();
     let check = state
-        .db(move |conn| Ok(cases::check(conn, &user.0, &cache, Utc::now(), id)?))
+        .change(move |conn| Ok(cases::check(conn, &user.0, &cache, Utc::now(), id)?))
         .await?;
     let language = match lang {
         Lang::Zh => "zh-CN",
@@ -298,7 +298,7 @@ pub async fn submit_application(
     checks.finish()?;
     let cache = state.catalog.clone();
     let submitted = state
-        .db(move |conn| {
+        .change(move |conn| {
             Ok(cases::submit(
                 conn,
                 &user.0,
@@ -339,7 +339,7 @@ pub async fn withdraw_application(
     let target = etag::target(&req, &id)?;
     let cache = state.catalog.clone();
     let withdrawn = state
-        .db(move |conn| Ok(cases::withdraw(conn, &user.0, &cache, Utc::now(), target)?))
+        .change(move |conn| Ok(cases::withdraw(conn, &user.0, &cache, Utc::now(), target)?))
         .await?;
     Ok(with_etag(HttpResponse::Ok(), withdrawn))
 }
@@ -373,7 +373,7 @@ pub async fn return_application(
     let reason = body.0.reason;
     let cache = state.catalog.clone();
     let returned = state
-        .db(move |conn| {
+        .change(move |conn| {
             let now = Utc::now();
             Ok(reviews::return_to_candidate(
                 conn, &user.0, &cache, now, target, &reason,
@@ -415,7 +415,7 @@ pub async fn review_application(
     let choices: Vec<ReviewChoice> = body.0.items.iter().map(Into::into).collect();
     let cache = state.catalog.clone();
     let reviewed = state
-        .db(move |conn| {
+        .change(move |conn| {
             Ok(reviews::review(
                 conn,
                 &user.0,

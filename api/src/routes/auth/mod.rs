@@ -21,6 +21,7 @@ use crate::auth::keys::Jwks;
 use crate::auth::password::{hash_off_worker, verify_off_worker};
 use crate::auth::principal::SignedInAllowingTemporary;
 use crate::http::extract::ApiJson;
+use crate::http::idempotency::carries_secret;
 use crate::http::problem::{ApiError, Msg};
 use crate::routes::views::Profile;
 use crate::state::AppState;
@@ -53,7 +54,7 @@ pub async fn register(
     let hash = hash_off_worker(registration.password.expose().to_owned()).await?;
     let cache = state.catalog.clone();
     let row = state
-        .db(move |conn| Ok(accounts::register(conn, &cache, &registration, hash)?))
+        .change(move |conn| Ok(accounts::register(conn, &cache, &registration, hash)?))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, "/api/v1/me"))
@@ -61,9 +62,11 @@ pub async fn register(
 }
 
 fn no_store(pair: TokenPair) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .json(pair)
+    carries_secret(
+        HttpResponse::Ok()
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .json(pair),
+    )
 }
 
 fn client_address(req: &HttpRequest) -> IpAddr {
@@ -131,7 +134,7 @@ pub async fn login(
             state.throttle.failure(address);
             if let Some(account) = wrong {
                 state
-                    .db(move |conn| Ok(sign_in::failed(conn, &account, now)?))
+                    .change(move |conn| Ok(sign_in::failed(conn, &account, now)?))
                     .await?;
             }
             return Err(Refusal::from(SignInRefusal::WrongCredentials).into());
@@ -139,7 +142,7 @@ pub async fn login(
     };
     let keys = state.keys.clone();
     let tokens = state
-        .db(move |conn| Ok(sign_in::signed_in(conn, &keys, &account, now)?))
+        .change(move |conn| Ok(sign_in::signed_in(conn, &keys, &account, now)?))
         .await?;
     Ok(no_store(tokens.into()))
 }
@@ -166,7 +169,7 @@ pub async fn refresh(
     let keys = state.keys.clone();
     let token = body.0.refresh_token;
     let tokens = state
-        .db(move |conn| Ok(sign_in::refresh(conn, &keys, &token, Utc::now())?))
+        .change(move |conn| Ok(sign_in::refresh(conn, &keys, &token, Utc::now())?))
         .await?;
     Ok(no_store(tokens.into()))
 }
@@ -190,7 +193,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let token = body.0.refresh_token;
     state
-        .db(move |conn| Ok(sign_in::sign_out(conn, &user.0, &token)?))
+        .change(move |conn| Ok(sign_in::sign_out(conn, &user.0, &token)?))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -213,7 +216,7 @@ pub async fn request_password_reset(
 ) -> Result<HttpResponse, ApiError> {
     let name = body.0.login;
     state
-        .db(move |conn| Ok(sign_in::request_reset(conn, &name, Utc::now())?))
+        .change(move |conn| Ok(sign_in::request_reset(conn, &name, Utc::now())?))
         .await?;
     Ok(HttpResponse::Accepted().json(Accepted::reset_requested()))
 }
@@ -244,7 +247,7 @@ pub async fn confirm_password_reset(
             .map_err(|v| Refusal::field("new_password", v))?;
     let hash = hash_off_worker(password.expose().to_owned()).await?;
     state
-        .db(move |conn| Ok(sign_in::reset_password(conn, &token, &hash, Utc::now())?))
+        .change(move |conn| Ok(sign_in::reset_password(conn, &token, &hash, Utc::now())?))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

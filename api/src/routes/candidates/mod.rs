@@ -16,6 +16,7 @@ use crate::auth::password;
 use crate::auth::principal::StaffOrAdmin;
 use crate::http::extract::{ApiQuery, read_body_with_limit};
 use crate::http::extract::{lang_of as lang, parse_id};
+use crate::http::idempotency::carries_secret;
 use crate::http::pagination::{PageQuery, Paginated};
 use crate::http::problem::{ApiError, Msg};
 use crate::routes::views::Profile;
@@ -210,9 +211,11 @@ pub async fn import_candidates(
         .await?
         .map_err(ApiError::internal)?;
     let reports = state
-        .db(move |conn| Ok(import::commit(conn, prepared, hashes)?))
+        .change(move |conn| Ok(import::commit(conn, prepared, hashes)?))
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .json(ImportReport::of(reports, lang(&req))))
+    Ok(carries_secret(
+        HttpResponse::Ok()
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .json(ImportReport::of(reports, lang(&req))),
+    ))
 }

@@ -74,7 +74,7 @@ pub async fn create_prior_degree(
 ) -> Result<HttpResponse, ApiError> {
     let new = body.0.into();
     let shown = state
-        .db(move |conn| Ok(cases::create(conn, &user.0, Utc::now(), &new)?))
+        .change(move |conn| Ok(cases::create(conn, &user.0, Utc::now(), &new)?))
         .await?;
     Ok(respond(StatusCode::CREATED, shown, lang(&req)))
 }
@@ -197,7 +197,7 @@ pub async fn update_prior_degree(
     let target = etag::target(&req, &id)?;
     let changes = body.0.into();
     let shown = state
-        .db(move |conn| Ok(cases::update(conn, &user.0, Utc::now(), target, &changes)?))
+        .change(move |conn| Ok(cases::update(conn, &user.0, Utc::now(), target, &changes)?))
         .await?;
     Ok(respond(StatusCode::OK, shown, lang(&req)))
 }
@@ -236,7 +236,7 @@ pub async fn submit_prior_degree(
 ) -> Result<HttpResponse, ApiError> {
     let target = etag::target(&req, &id)?;
     let shown = state
-        .db(move |conn| Ok(cases::submit(conn, &user.0, Utc::now(), target)?))
+        .change(move |conn| Ok(cases::submit(conn, &user.0, Utc::now(), target)?))
         .await?;
     Ok(respond(StatusCode::OK, shown, lang(&req)))
 }
@@ -281,7 +281,7 @@ pub async fn verify_prior_degree(
     let target = etag::target(&req, &id)?;
     let VerificationRequest { result, feedback } = body.0;
     let shown = state
-        .db(move |conn| {
+        .change(move |conn| {
             let verdict = (result.as_str(), feedback.as_deref());
             Ok(cases::verify(conn, &user.0, Utc::now(), target, verdict)?)
         })
@@ -329,7 +329,7 @@ pub async fn verify_prior_degrees_batch(
     let lang = lang(&req);
     let now = Utc::now();
     let reports = state
-        .db(move |conn| {
+        .change(move |conn| {
             Ok(rows
                 .into_iter()
                 .enumerate()
