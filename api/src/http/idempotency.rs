@@ -102,6 +102,32 @@ fn rollback(mut conn: Conn) {
     let _ = AnsiTransactionManager::rollback_transaction(&mut *conn);
 }
 
+/// Runs `work` in a savepoint of the open transaction. What it wrote stays, also
+/// when it answers a refusal (a failed sign-in counts), unless a statement failed
+/// and aborted the savepoint (a unique violation …): then the savepoint is rolled
+/// back and the transaction, with the claimed key, stays usable.
+fn in_savepoint<T>(
+    conn: &mut PgConnection,
+    work: impl FnOnce(&mut PgConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    use diesel::connection::SimpleConnection;
+    // A savepoint of our own (Diesel's nested transactions of the use case go
+    // inside it): releasing it fails only when a statement aborted it.
+    conn.batch_execute("SAVEPOINT guarded_change")
+        .map_err(persistence::DbError::from)?;
+    let outcome = work(conn);
+    if let Err(e) = conn.batch_execute("RELEASE SAVEPOINT guarded_change") {
+        let restored = conn.batch_execute("ROLLBACK TO SAVEPOINT guarded_change");
+        if outcome.is_ok() {
+            return Err(persistence::DbError::from(e).into());
+        }
+        if let Err(e) = restored {
+            return Err(persistence::DbError::from(e).into());
+        }
+    }
+    outcome
+}
+
 impl Pending {
     /// Runs `work` in the transaction that claims the key (opening it on the first
     /// change of the request) and keeps the transaction open for [`finish`].
@@ -147,7 +173,7 @@ impl Pending {
                 return Err(ApiError::internal("a change after the request finished"));
             }
         };
-        let outcome = work(&mut conn);
+        let outcome = in_savepoint(&mut conn, work);
         *slot = Slot::Open(conn);
         outcome
     }

@@ -221,3 +221,29 @@ async fn a_key_left_without_an_answer_does_not_block_its_retry() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_refusal_by_the_database_is_answered_as_without_a_key() {
+    // A unique violation aborts what the change wrote; the answer is the usual
+    // 409, and the key is free again.
+    let app = spawn_app_with_sample().await;
+    let register = |key: &'static str| {
+        app.send(
+            app.client
+                .post(app.url("/api/v1/auth/register"))
+                .header("idempotency-key", key)
+                .json(&registration(11)),
+        )
+    };
+    assert_eq!(register("reg-a").await.status, 201);
+    register("reg-b")
+        .await
+        .assert_problem(409, "account.exists");
+    register("reg-b")
+        .await
+        .assert_problem(409, "account.exists");
+    assert_eq!(
+        app.query_json("SELECT count(*) AS n FROM idempotency_keys")[0]["n"],
+        1
+    );
+}
