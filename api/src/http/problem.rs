@@ -279,15 +279,19 @@ impl From<DbError> for ApiError {
                     "text may not contain a NUL character (\\u0000)",
                 ),
             }]),
-            DbError::Retry => ApiError::new(
-                StatusCode::CONFLICT,
-                "state.conflict",
-                Msg::new("并发冲突", "Concurrent change"),
-                Msg::new(
-                    "记录正被同时修改，请重试",
-                    "the record was changed concurrently; retry",
-                ),
-            ),
+            DbError::Retry => {
+                let mut e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service.unavailable",
+                    Msg::new("服务繁忙", "Service busy"),
+                    Msg::new(
+                        "记录正被同时修改，请稍后重试",
+                        "the record was being changed concurrently; retry shortly",
+                    ),
+                );
+                e.0.retry_after = Some(1);
+                e
+            }
             other => ApiError::internal(other.to_string()),
         }
     }

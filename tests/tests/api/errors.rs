@@ -283,3 +283,65 @@ async fn a_nul_character_is_422_not_a_server_error() {
         .await;
     json.assert_problem(422, "text.nul");
 }
+
+#[tokio::test]
+async fn a_connection_terminated_mid_request_is_503_not_500() {
+    use diesel::RunQueryDsl;
+    use diesel::connection::SimpleConnection;
+    // The test holds a lock the registration's INSERT waits for, then terminates
+    // the service's waiting backend, as an operator or a failover would.
+    let app = tests::spawn_app_with_sample().await;
+    let mut lock = app.connect();
+    lock.batch_execute("BEGIN; LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE;")
+        .expect("lock");
+    let mut killer = app.connect();
+    let terminator = std::thread::spawn(move || {
+        #[derive(diesel::QueryableByName)]
+        struct Killed {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        for _ in 0..200 {
+            let killed: Killed = diesel::sql_query(
+                "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .get_result(&mut killer)
+            .expect("terminate");
+            if killed.n > 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        lock.batch_execute("ROLLBACK").expect("unlock");
+    });
+    let reply = app
+        .post_json(
+            "/api/v1/auth/register",
+            &serde_json::json!({
+                "exam_number": tests::exam_number(1), "id_number": tests::id_number("19990101", 1),
+                "name": "张三", "phone": "13800138000", "password": tests::PASSWORD,
+                "major_code": "100701",
+            }),
+        )
+        .await;
+    terminator.join().expect("terminator");
+    let body = reply.assert_problem(503, "service.unavailable");
+    assert!(body.get("retry_after").is_none() || body["retry_after"].is_number());
+    assert!(
+        reply.header("retry-after").is_some(),
+        "503 says when to retry"
+    );
+    // The service recovered by itself: the retry succeeds.
+    let again = app
+        .post_json(
+            "/api/v1/auth/register",
+            &serde_json::json!({
+                "exam_number": tests::exam_number(1), "id_number": tests::id_number("19990101", 1),
+                "name": "张三", "phone": "13800138000", "password": tests::PASSWORD,
+                "major_code": "100701",
+            }),
+        )
+        .await;
+    assert_eq!(again.status, 201, "{}", again.text);
+}
