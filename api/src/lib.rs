@@ -13,6 +13,7 @@ pub mod catalog_cache;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod readiness;
 pub mod routes;
 pub mod state;
 pub mod use_cases;

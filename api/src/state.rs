@@ -21,6 +21,8 @@ pub struct AppState {
     pub throttle: Arc<AddressThrottle>,
     /// The current catalogue, in memory (catalogue reads never hit the database).
     pub catalog: CatalogCache,
+    /// Whether this instance can serve (migrated, catalogue loaded, database up).
+    pub readiness: Arc<crate::readiness::Readiness>,
 }
 
 impl AppState {

@@ -20,6 +20,7 @@ use crate::config::{JwtKeySource, Settings};
 use crate::http::extract::BodyLimit;
 use crate::http::middleware::{REQUEST_ID, problem_and_request_id};
 use crate::http::problem::{ApiError, Msg};
+use crate::readiness::Readiness;
 use crate::state::AppState;
 
 /// Why the service could not start.
@@ -53,7 +54,6 @@ impl Application {
     /// and binds the listener.
     pub async fn build(settings: &Settings, database_url: &str) -> Result<Self, StartError> {
         let pool = persistence::pool::build_pool(database_url, settings.db_pool_size);
-        migrate_or_retry(pool.clone()).await?;
         let keys = match &settings.jwt_key {
             JwtKeySource::Pem(pem) => JwtKeys::from_pem(pem),
             JwtKeySource::File(path) => JwtKeys::load_or_create(path),
@@ -65,8 +65,9 @@ impl Application {
             keys: Arc::new(keys),
             throttle: Arc::new(AddressThrottle::default()),
             catalog: CatalogCache::default(),
+            readiness: Arc::new(Readiness::new(database_url)),
         };
-        load_catalog(&state, settings.load_sample_catalog).await;
+        start_up_now_or_later(&state, settings.load_sample_catalog).await?;
 
         let listener =
             TcpListener::bind(settings.bind_addr).map_err(|source| StartError::Bind {
@@ -139,110 +140,105 @@ impl Application {
     }
 }
 
-/// Runs the migrations now; if the database cannot be reached, keeps trying in
-/// the background (readiness reports 503 meanwhile).
-async fn migrate_or_retry(pool: persistence::DbPool) -> Result<(), StartError> {
+enum Failure {
+    Unreachable(String),
+    Fatal(String),
+}
+
+/// Migrates (once) and loads the catalogue into memory, seeding the sample on a
+/// fresh local installation when asked, on a direct connection: a database that
+/// refuses connections fails this at once instead of after a pool timeout.
+fn start_up(state: &AppState, load_sample: bool) -> Result<(), Failure> {
+    let readiness = &state.readiness;
+    let mut conn = readiness.connect().map_err(Failure::Unreachable)?;
+    if !readiness.started() {
+        match persistence::pool::run_migrations(&mut conn) {
+            Ok(applied) if applied > 0 => tracing::info!(applied, "migrations applied"),
+            Ok(_) => {}
+            Err(persistence::DbError::Unavailable(e)) => return Err(Failure::Unreachable(e)),
+            Err(e) => return Err(Failure::Fatal(e.to_string())),
+        }
+        readiness.set_migrated();
+    }
+    if load_sample {
+        match crate::use_cases::catalogue::seed_sample_if_empty(&mut conn, chrono::Utc::now()) {
+            Ok(Some((report, round))) => tracing::info!(
+                %report, round = %round.id,
+                "first local run: loaded the SAMPLE catalogue and a demo round with open windows"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "could not load the sample catalogue"),
+        }
+    }
+    (state.catalog.refresh(&mut conn)).map_err(|e| Failure::Unreachable(e.to_string()))?;
+    readiness.set_catalogue_loaded();
+    Ok(())
+}
+
+/// Starts up now if the database answers (a failed migration stops the start);
+/// otherwise keeps trying every second in the background, so that the listener
+/// and `/healthz` come up at once and the catalogue loads as soon as the database
+/// is reachable. Then re-checks the catalogue every [`RECHECK_INTERVAL`] for
+/// imports made by other instances.
+async fn start_up_now_or_later(state: &AppState, load_sample: bool) -> Result<(), StartError> {
     let first = {
-        let pool = pool.clone();
-        web::block(move || migrate(&pool))
+        let state = state.clone();
+        web::block(move || start_up(&state, load_sample))
             .await
             .unwrap_or_else(|e| Err(Failure::Fatal(e.to_string())))
     };
     match first {
-        Ok(()) => Ok(()),
-        Err(Failure::Fatal(message)) => Err(StartError::Migration(message)),
+        Ok(()) => {}
+        Err(Failure::Fatal(message)) => return Err(StartError::Migration(message)),
         Err(Failure::Unreachable(message)) => {
-            tracing::warn!(error = %message, "database unreachable at start; retrying migrations every 2 s");
-            std::thread::Builder::new()
-                .name("migrate-retry".into())
-                .spawn(move || {
-                    loop {
-                        std::thread::sleep(Duration::from_secs(2));
-                        match migrate(&pool) {
-                            Ok(()) => {
-                                tracing::info!("database reachable again; migrations applied");
-                                break;
-                            }
-                            Err(Failure::Fatal(message)) => {
-                                tracing::error!(error = %message, "migration failed");
-                                break;
-                            }
-                            Err(Failure::Unreachable(_)) => {}
-                        }
-                    }
-                })
-                .map(|_| ())
-                .map_err(|e| StartError::Migration(e.to_string()))
+            tracing::warn!(error = %message, "database unreachable at start; retrying every second");
         }
-    }
-}
-
-/// Seeds the sample catalogue on a fresh local installation (when asked), loads the
-/// current catalogue into memory, and starts the background re-check. A database
-/// that is down now is not fatal: the re-check loads the catalogue when it is back.
-async fn load_catalog(state: &AppState, load_sample: bool) {
-    let (pool, cache) = (state.pool.clone(), state.catalog.clone());
-    let loaded = web::block(move || -> Result<(), String> {
-        let mut conn = pool
-            .get_timeout(Duration::from_secs(5))
-            .map_err(|e| e.to_string())?;
-        if load_sample {
-            match crate::use_cases::catalogue::seed_sample_if_empty(&mut conn, chrono::Utc::now()) {
-                Ok(Some((report, round))) => tracing::info!(
-                    %report, round = %round.id,
-                    "first local run: loaded the SAMPLE catalogue and a demo round with open windows"
-                ),
-                Ok(None) => {}
-                Err(e) => tracing::error!(error = %e, "could not load the sample catalogue"),
-            }
-        }
-        cache.refresh(&mut conn).map_err(|e| e.to_string())
-    })
-    .await;
-    if let Err(e) = loaded.map_err(|e| e.to_string()).and_then(|r| r) {
-        tracing::warn!(error = %e, "catalogue not loaded at start; retrying in the background");
     }
     // The thread ends (and lets go of its pool) once the app is gone.
-    let (pool, weak) = (state.pool.clone(), state.catalog.downgrade());
+    let (pool, weak, readiness) = (
+        state.pool.clone(),
+        state.catalog.downgrade(),
+        Arc::downgrade(&state.readiness),
+    );
+    let (keys, throttle) = (state.keys.clone(), state.throttle.clone());
     let spawned = std::thread::Builder::new()
-        .name("catalog-recheck".into())
+        .name("start-up-and-recheck".into())
         .spawn(move || {
             loop {
+                let (Some(catalog), Some(readiness)) = (weak.upgrade(), readiness.upgrade()) else {
+                    break;
+                };
+                if !readiness.started() {
+                    std::thread::sleep(Duration::from_secs(1));
+                    let state = AppState {
+                        pool: pool.clone(),
+                        keys: keys.clone(),
+                        throttle: throttle.clone(),
+                        catalog,
+                        readiness,
+                    };
+                    match start_up(&state, load_sample) {
+                        Ok(()) => tracing::info!("database reachable: migrated, catalogue loaded"),
+                        Err(Failure::Fatal(e)) => tracing::error!(error = %e, "migration failed"),
+                        Err(Failure::Unreachable(_)) => {}
+                    }
+                    continue;
+                }
+                drop(readiness);
                 std::thread::sleep(RECHECK_INTERVAL);
-                let Some(cache) = weak.upgrade() else { break };
                 let result = pool
                     .get_timeout(Duration::from_secs(5))
                     .map_err(|e| e.to_string())
-                    .and_then(|mut conn| cache.refresh(&mut conn).map_err(|e| e.to_string()));
+                    .and_then(|mut conn| catalog.refresh(&mut conn).map_err(|e| e.to_string()));
                 if let Err(e) = result {
                     tracing::warn!(error = %e, "catalogue re-check failed");
                 }
             }
         });
     if let Err(e) = spawned {
-        tracing::error!(error = %e, "could not start the catalogue re-check");
+        tracing::error!(error = %e, "could not start the background start-up");
     }
-}
-
-enum Failure {
-    Unreachable(String),
-    Fatal(String),
-}
-
-fn migrate(pool: &persistence::DbPool) -> Result<(), Failure> {
-    let mut conn = pool
-        .get_timeout(Duration::from_secs(5))
-        .map_err(|e| Failure::Unreachable(e.to_string()))?;
-    match persistence::pool::run_migrations(&mut conn) {
-        Ok(applied) => {
-            if applied > 0 {
-                tracing::info!(applied, "migrations applied");
-            }
-            Ok(())
-        }
-        Err(persistence::DbError::Unavailable(e)) => Err(Failure::Unreachable(e)),
-        Err(e) => Err(Failure::Fatal(e.to_string())),
-    }
+    Ok(())
 }
 
 fn cors(origins: &[String]) -> Cors {

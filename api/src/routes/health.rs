@@ -1,7 +1,5 @@
 //! Liveness and readiness.
 
-use std::time::Duration;
-
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -30,10 +28,12 @@ pub async fn healthz() -> HttpResponse {
     })
 }
 
-/// The database is reachable and every migration is applied.
+/// Ready to serve: every migration is applied, the catalogue is loaded into
+/// memory and the database answers.
 ///
-/// Answers 503 while the database is unreachable or not yet migrated, and
-/// recovers by itself when it comes back.
+/// Answers 503 while any of these is not so (at start, while the database is
+/// unreachable), and recovers by itself. It probes the database on a connection of
+/// its own: a busy pool does not make an instance unready.
 #[utoipa::path(
     tag = "service",
     operation_id = "readyz",
@@ -43,19 +43,11 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let pool = state.pool.clone();
-    let ready = web::block(move || {
-        let mut conn = pool
-            .get_timeout(Duration::from_secs(2))
-            .map_err(|e| e.to_string())?;
-        persistence::pool::is_ready(&mut conn).map_err(|e| e.to_string())
-    })
-    .await?;
-    match ready {
-        Ok(true) => Ok(HttpResponse::Ok().json(Health {
+    let readiness = state.readiness.clone();
+    match web::block(move || readiness.check()).await? {
+        Ok(()) => Ok(HttpResponse::Ok().json(Health {
             status: "ready".into(),
         })),
-        Ok(false) => Err(ApiError::unavailable("migrations pending")),
-        Err(e) => Err(ApiError::unavailable(e)),
+        Err(why) => Err(ApiError::unavailable(why)),
     }
 }
