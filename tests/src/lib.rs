@@ -609,17 +609,7 @@ impl UseCaseDb {
     fn account(&mut self, account: persistence::accounts::NewAccount) -> api::access::Actor {
         let row = persistence::accounts::insert_account(&mut self.conn, &account)
             .expect("create an account");
-        api::access::Actor {
-            id: row.id,
-            role: row.role,
-            school: row.school_code,
-            scopes: row
-                .scopes
-                .iter()
-                .map(|s| domain::account::Scope::parse(s).expect("a stored scope"))
-                .collect(),
-            must_change_password: row.must_change_password,
-        }
+        actor_of_row(row)
     }
 
     /// Candidate number `n` (exam number [`exam_number`]`(n)`, ID number
@@ -698,37 +688,116 @@ impl UseCaseDb {
         status: &str,
         verifier: &api::access::Actor,
     ) -> uuid::Uuid {
-        use api::use_cases::prior_degrees as cases;
-        let now = chrono::Utc::now();
-        let level_code = if level == "bachelor" { "05" } else { "06" };
         self.degrees += 1;
-        let new = cases::NewDegree {
-            pledge_version: Some(self.round.pledge.version().to_owned()),
-            pledge_accepted: Some(true),
-            declared: domain::prior_degree::Declared {
-                certificate_number: format!("1052112016{level_code}{:06}", self.degrees),
-                school_name: "湖北职业技术学院".into(),
-                major_name: major_name.into(),
-                level: level.into(),
-                education_type: "regular".into(),
-                graduation_date: "2016-07-01".into(),
-            },
-        };
-        let draft =
-            cases::create(&mut self.conn, candidate, now, &new).expect("create a prior degree");
-        let id = draft.row.id;
-        cases::submit(&mut self.conn, candidate, now, (id, None)).expect("submit the prior degree");
-        if status != "submitted" {
-            let feedback = (status == "rejected").then_some("学信网查无此证书");
-            cases::verify(
-                &mut self.conn,
-                verifier,
-                now,
-                (id, None),
-                (status, feedback),
-            )
+        prior_degree_by_use_cases(
+            &mut self.conn,
+            (candidate, verifier),
+            chrono::Utc::now(),
+            self.degrees,
+            (level, major_name, status),
+        )
+    }
+}
+
+/// The [`api::access::Actor`] a verified access token of account `row` gives.
+fn actor_of_row(row: persistence::accounts::AccountRow) -> api::access::Actor {
+    api::access::Actor {
+        id: row.id,
+        role: row.role,
+        school: row.school_code,
+        scopes: row
+            .scopes
+            .iter()
+            .map(|s| domain::account::Scope::parse(s).expect("a stored scope"))
+            .collect(),
+        must_change_password: row.must_change_password,
+    }
+}
+
+/// A prior degree of `candidate` made at `now` as the service makes it (the
+/// prior-degree use cases), in the round current at `now` (whose prior-degree
+/// window must be open then): created accepting that round's pledge, left a
+/// `draft` or submitted, then given verification result `status` (`effective`,
+/// or `rejected` with feedback) by `verifier`, or left `submitted`. A regular
+/// (全日制) degree of `level` (`associate`, `bachelor`) in major `major_name`,
+/// graduated 2016, certificate serial `serial` (unique in the database). Returns
+/// its id.
+fn prior_degree_by_use_cases(
+    conn: &mut PgConnection,
+    (candidate, verifier): (&api::access::Actor, &api::access::Actor),
+    now: chrono::DateTime<chrono::Utc>,
+    serial: u32,
+    (level, major_name, status): (&str, &str, &str),
+) -> uuid::Uuid {
+    use api::use_cases::prior_degrees as cases;
+    let round = persistence::rounds::current(conn, now)
+        .expect("read the current round")
+        .expect("a round open at `now`");
+    let level_code = if level == "bachelor" { "05" } else { "06" };
+    let new = cases::NewDegree {
+        pledge_version: Some(round.pledge.version().to_owned()),
+        pledge_accepted: Some(true),
+        declared: domain::prior_degree::Declared {
+            certificate_number: format!("1052112016{level_code}{serial:06}"),
+            school_name: "湖北职业技术学院".into(),
+            major_name: major_name.into(),
+            level: level.into(),
+            education_type: "regular".into(),
+            graduation_date: "2016-07-01".into(),
+        },
+    };
+    let draft = cases::create(conn, candidate, now, &new).expect("create a prior degree");
+    let id = draft.row.id;
+    if status == "draft" {
+        return id;
+    }
+    cases::submit(conn, candidate, now, (id, None)).expect("submit the prior degree");
+    if status != "submitted" {
+        let feedback = (status == "rejected").then_some("学信网查无此证书");
+        cases::verify(conn, verifier, now, (id, None), (status, feedback))
             .expect("verify the prior degree");
-        }
-        id
+    }
+    id
+}
+
+/// Actors and records made through the use cases (`api::use_cases`) directly, for
+/// end-to-end tests whose fixtures need no HTTP of their own.
+impl TestApp {
+    /// The [`api::access::Actor`] a verified access token of account `id` (as the
+    /// API shows it) would give.
+    pub fn actor_of(&self, id: &str) -> api::access::Actor {
+        let id = id.parse().expect("an account id");
+        actor_of_row(persistence::accounts::find(&mut self.connect(), id).expect("the account"))
+    }
+
+    /// The actor of the staff, admin or service account signed in as `username`
+    /// (`admin` for [`TestApp::admin_token`]'s).
+    pub fn actor_named(&self, username: &str) -> api::access::Actor {
+        let key = persistence::accounts::LoginKey::Username(username.into());
+        let row = persistence::accounts::find_by_login(&mut self.connect(), &key)
+            .expect("read the account")
+            .expect("an account of that username");
+        actor_of_row(row)
+    }
+
+    /// [`prior_degree_by_use_cases`] now, in the current round, with a serial of
+    /// its own.
+    pub fn prior_degree(
+        &self,
+        candidate: &api::access::Actor,
+        level: &str,
+        major_name: &str,
+        status: &str,
+        verifier: &api::access::Actor,
+    ) -> uuid::Uuid {
+        static SERIAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        prior_degree_by_use_cases(
+            &mut self.connect(),
+            (candidate, verifier),
+            chrono::Utc::now(),
+            serial,
+            (level, major_name, status),
+        )
     }
 }

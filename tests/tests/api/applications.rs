@@ -58,41 +58,31 @@ async fn create_round(app: &TestApp, opens: DateTime<Utc>, closes: DateTime<Utc>
     .unwrap()
 }
 
-/// Moves the round's certification window (to test its edges).
+/// Moves the round's certification window (to test its edges), as an admin
+/// does (the round use case).
 fn set_window(app: &TestApp, round: Uuid, opens: DateTime<Utc>, closes: DateTime<Utc>) {
-    app.sql(&format!(
-        "UPDATE rounds SET certification_opens_at = '{}', certification_closes_at = '{}' WHERE id = '{round}'",
-        opens.to_rfc3339(),
-        closes.to_rfc3339()
-    ));
+    let patch = api::use_cases::rounds::RoundPatchForm {
+        certification_window: Some((opens, closes)),
+        ..Default::default()
+    };
+    let admin = app.actor_named("admin");
+    api::use_cases::rounds::update(
+        &mut app.connect(),
+        &admin,
+        (round, None),
+        &patch,
+        Utc::now(),
+    )
+    .expect("move the certification window");
 }
 
-/// Inserts a prior degree directly (the prior-degree endpoints are built
-/// elsewhere); returns its id.
-fn prior_degree(
-    app: &TestApp,
-    round: Uuid,
-    candidate: &str,
-    status: &str,
-    level: &str,
-    major: &str,
-) -> Uuid {
-    let id = Uuid::now_v7();
-    let number: String = format!("{:018}", id.as_u128() % 1_000_000_000_000_000_000);
-    let verified = if matches!(status, "effective" | "rejected") {
-        "now()"
-    } else {
-        "NULL"
-    };
-    let submitted = if status == "draft" { "NULL" } else { "now()" };
-    app.sql(&format!(
-        "INSERT INTO prior_degrees (id, candidate_id, round_id, status, certificate_number, school_name,
-            major_name, level, education_type, graduation_date, pledge_version, pledge_accepted_at,
-            submitted_at, verified_at)
-         VALUES ('{id}', '{candidate}', '{round}', '{status}', '{number}', '湖北职业技术学院',
-            '{major}', '{level}', 'regular', '2016-07-01', 'v1', now(), {submitted}, {verified})"
-    ));
-    id
+/// A prior degree of `candidate` in `status` (`draft`, `submitted`, `effective`,
+/// `rejected`), made through the prior-degree use cases in the open round and
+/// verified by the admin; returns its id.
+fn prior_degree(app: &TestApp, candidate: &str, status: &str, level: &str, major: &str) -> Uuid {
+    let candidate = app.actor_of(candidate);
+    let admin = app.actor_named("admin");
+    app.prior_degree(&candidate, level, major, status, &admin)
 }
 
 /// A candidate of `SCHOOL` in `major` with an effective regular prior degree.
@@ -105,7 +95,7 @@ async fn candidate_with_degree(
 ) -> (String, String, Uuid) {
     let (profile, token) = w.app.candidate(n, Some(SCHOOL), major).await;
     let id = profile["id"].as_str().unwrap().to_owned();
-    let degree = prior_degree(&w.app, w.round, &id, "effective", level, prior_major);
+    let degree = prior_degree(&w.app, &id, "effective", level, prior_major);
     (id, token, degree)
 }
 
@@ -439,6 +429,8 @@ async fn every_item_rule_is_refused_with_its_code_and_field() {
     let w = world().await;
     let app = &w.app;
     let (_, token, degree) = candidate_with_degree(&w, 4, PHARMACY, "bachelor", "药学").await;
+    // The prior degree's own history (create, submit, verify) is there already.
+    let history_before = count(app, "SELECT 1 FROM history");
     let cases: Vec<(Value, u16, &str, &str)> = vec![
         (
             json!({"course_code": "03708", "learned_course_name": "中国近代史", "score_text": "80"}),
@@ -555,7 +547,7 @@ async fn every_item_rule_is_refused_with_its_code_and_field() {
     );
     // Nothing was stored by any refusal.
     assert_eq!(count(app, "SELECT 1 FROM certification_applications"), 0);
-    assert_eq!(count(app, "SELECT 1 FROM history"), 0);
+    assert_eq!(count(app, "SELECT 1 FROM history"), history_before);
 }
 
 #[tokio::test]
@@ -565,11 +557,10 @@ async fn the_degree_route_needs_the_candidates_own_effective_prior_degree() {
     let (profile, token) = app.candidate(5, Some(SCHOOL), PHARMACY).await;
     let me = profile["id"].as_str().unwrap();
     let (other, _) = app.candidate(6, Some(SCHOOL), PHARMACY).await;
-    let submitted = prior_degree(app, w.round, me, "submitted", "associate", "药学");
-    let rejected = prior_degree(app, w.round, me, "rejected", "associate", "药学");
+    let submitted = prior_degree(app, me, "submitted", "associate", "药学");
+    let rejected = prior_degree(app, me, "rejected", "associate", "药学");
     let someone_elses = prior_degree(
         app,
-        w.round,
         other["id"].as_str().unwrap(),
         "effective",
         "associate",

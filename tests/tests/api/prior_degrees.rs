@@ -96,14 +96,24 @@ async fn verify(app: &TestApp, token: &str, id: &str, body: &Value) -> Reply {
         .await
 }
 
+/// Moves every round's prior-degree window to the 30 days up to `closes_at`, and
+/// its certification window's end to 30 days after, as an admin does (the round
+/// use case).
 fn set_prior_degree_closes_at(app: &TestApp, closes_at: chrono::DateTime<Utc>) {
-    app.sql(&format!(
-        "UPDATE rounds SET prior_degree_opens_at = '{}', prior_degree_closes_at = '{}', \
-         certification_closes_at = '{}'",
-        (closes_at - TimeDelta::days(30)).to_rfc3339(),
-        closes_at.to_rfc3339(),
-        (closes_at + TimeDelta::days(30)).to_rfc3339()
-    ));
+    use api::use_cases::rounds;
+    let mut conn = app.connect();
+    let admin = app.actor_named("admin");
+    let (all, _) = rounds::list(&mut conn, (0, 100)).expect("list the rounds");
+    for round in all {
+        let opens = round.certification_window.opens_at();
+        let patch = rounds::RoundPatchForm {
+            prior_degree_window: Some((closes_at - TimeDelta::days(30), closes_at)),
+            certification_window: Some((opens, closes_at + TimeDelta::days(30))),
+            ..Default::default()
+        };
+        rounds::update(&mut conn, &admin, (round.id, None), &patch, Utc::now())
+            .expect("move the round's windows");
+    }
 }
 
 #[tokio::test]
