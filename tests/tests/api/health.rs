@@ -61,3 +61,48 @@ async fn readyz_recovers_by_itself_when_the_database_comes_back() {
     }
     assert_eq!(status, 200, "readiness did not recover");
 }
+
+#[tokio::test]
+async fn an_instance_started_while_the_database_refuses_serves_once_it_is_back() {
+    // A database with a catalogue, refusing connections when the instance starts.
+    let (url, db) = tokio::task::spawn_blocking(tests::fresh_database)
+        .await
+        .expect("create database");
+    {
+        let mut conn =
+            <diesel::PgConnection as diesel::Connection>::establish(&url).expect("connect");
+        let catalog = api::use_cases::catalogue::parse_document(
+            api::use_cases::catalogue::SAMPLE_CATALOG.as_bytes(),
+        )
+        .expect("sample");
+        let cache = api::catalog_cache::CatalogCache::default();
+        api::use_cases::catalogue::import(&mut conn, None, &cache, &catalog).expect("import");
+    }
+    admin_sql(&format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS false"));
+    let app = spawn_app_on(url, db.clone()).await;
+    // Alive and saying so, but not ready: nothing is migrated-checked or loaded yet.
+    assert_eq!(app.get("/healthz").await.status, 200);
+    app.get("/readyz")
+        .await
+        .assert_problem(503, "service.unavailable");
+
+    admin_sql(&format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS true"));
+    let mut status = 0;
+    for _ in 0..50 {
+        status = app.get("/readyz").await.status;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 200, "readiness did not come");
+    // Ready means the catalogue is in memory: served at once, not after the next
+    // periodic re-check.
+    let courses = app.get("/api/v1/courses").await;
+    assert_eq!(courses.status, 200, "{}", courses.text);
+    assert!(
+        courses.json()["total"].as_i64().unwrap_or(0) > 0,
+        "{}",
+        courses.text
+    );
+}
