@@ -392,6 +392,12 @@ fn scenario(world: &mut World, name: &str, fault: impl FnOnce(&mut World)) {
         0,
         "{name}: 500 answers"
     );
+    // Every create is valid: a 4xx (a stuck key's 409 …) is a fault.
+    let refused: u64 = (tally.by_status.iter())
+        .filter(|(s, _)| (400..500).contains(*s) && **s != 401)
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(refused, 0, "{name}: valid creates refused");
     assert!(
         tally.unanswered.is_empty(),
         "{name}: keys never answered within {RETRY_FOR:?}"
