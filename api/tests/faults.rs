@@ -36,6 +36,8 @@ struct World {
     url: String,
     service: Option<Service>,
     port: u16,
+    second: Option<Service>,
+    second_port: u16,
 }
 
 fn free_port() -> u16 {
@@ -58,13 +60,30 @@ impl World {
             url,
             service: None,
             port: free_port(),
+            second: None,
+            second_port: free_port(),
         }
     }
 
     fn start_service(&mut self) {
+        self.service = Some(self.spawn_service(self.port));
+    }
+
+    fn start_second(&mut self) {
+        self.second = Some(self.spawn_service(self.second_port));
+    }
+
+    fn kill_second(&mut self) {
+        if let Some(mut service) = self.second.take() {
+            let _ = service.child.kill();
+            let _ = service.child.wait();
+        }
+    }
+
+    fn spawn_service(&self, port: u16) -> Service {
         let child = Command::new(env!("CARGO_BIN_EXE_zikao-cert"))
             .env("DATABASE_URL", &self.url)
-            .env("BIND_ADDR", format!("127.0.0.1:{}", self.port))
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
             .env("JWT_KEY_FILE", self.root.join("jwt.pem"))
             .env("ZIKAO_DATA_DIR", self.root.join("data"))
             .env("LOAD_SAMPLE_CATALOG", "true")
@@ -75,7 +94,7 @@ impl World {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the service");
-        self.service = Some(Service { child });
+        Service { child }
     }
 
     fn kill_service(&mut self) {
@@ -85,8 +104,12 @@ impl World {
         }
     }
 
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+    fn bases(&self) -> Vec<String> {
+        let mut bases = vec![format!("http://127.0.0.1:{}", self.port)];
+        if self.second.is_some() {
+            bases.push(format!("http://127.0.0.1:{}", self.second_port));
+        }
+        bases
     }
 
     fn restart_db_fast(&mut self) {
@@ -127,6 +150,7 @@ impl World {
 impl Drop for World {
     fn drop(&mut self) {
         self.kill_service();
+        self.kill_second();
         if let Some(mut cluster) = self.cluster.take() {
             cluster.stop();
         }
@@ -162,6 +186,7 @@ struct Tally {
     unanswered: Vec<(usize, String)>,
     by_status: HashMap<u16, u64>,
     connection_errors: u64,
+    split_answers: u64,
     first_2xx_after_fault: Option<Instant>,
 }
 
@@ -220,10 +245,11 @@ fn draft() -> Value {
 }
 
 /// One client: creates drafts, each with a fresh key, retrying it (same key)
-/// through every failure until it is answered or `RETRY_FOR` passes.
+/// through every failure until it is answered or `RETRY_FOR` passes. With two
+/// instances, every attempt goes to both at once (a duplicate racing itself).
 async fn client_loop(
     client: reqwest::Client,
-    base: String,
+    bases: Vec<String>,
     n: usize,
     token: String,
     until: Instant,
@@ -235,46 +261,57 @@ async fn client_loop(
         let key = uuid::Uuid::new_v4().to_string();
         let started = Instant::now();
         let mut answered = false;
-        while started.elapsed() < RETRY_FOR {
-            tally.lock().unwrap().requests += 1;
-            let sent = client
-                .post(format!("{base}/api/v1/certification-applications"))
-                .bearer_auth(&token)
-                .header("idempotency-key", &key)
-                .json(&draft())
-                .timeout(Duration::from_secs(10))
-                .send()
-                .await;
-            let Ok(reply) = sent else {
-                tally.lock().unwrap().connection_errors += 1;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            };
-            let status = reply.status().as_u16();
-            *tally.lock().unwrap().by_status.entry(status).or_default() += 1;
-            if status == 401 {
-                // A token from before a restart of a service with a new key would
-                // land here; the key file keeps it, so this is only a safety net.
-                token = sign_up(&client, &base, n).await;
-                continue;
+        while started.elapsed() < RETRY_FOR && !answered {
+            let sends = bases.iter().map(|base| {
+                client
+                    .post(format!("{base}/api/v1/certification-applications"))
+                    .bearer_auth(&token)
+                    .header("idempotency-key", &key)
+                    .json(&draft())
+                    .timeout(Duration::from_secs(10))
+                    .send()
+            });
+            let replies = futures_util::future::join_all(sends).await;
+            let mut ids = Vec::new();
+            let mut expired = false;
+            for sent in replies {
+                tally.lock().unwrap().requests += 1;
+                let Ok(reply) = sent else {
+                    tally.lock().unwrap().connection_errors += 1;
+                    continue;
+                };
+                let status = reply.status().as_u16();
+                *tally.lock().unwrap().by_status.entry(status).or_default() += 1;
+                match status {
+                    201 => {
+                        let body: Value = reply.json().await.unwrap_or_default();
+                        ids.push(body["id"].as_str().unwrap_or_default().to_owned());
+                    }
+                    // A safety net only: the key file keeps tokens valid across restarts.
+                    401 => expired = true,
+                    s if s >= 500 => {}
+                    _ => answered = true,
+                }
             }
-            if status >= 500 {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
+            if expired {
+                token = sign_up(&client, &bases[0], n).await;
             }
-            let body: Value = reply.json().await.unwrap_or_default();
-            let mut t = tally.lock().unwrap();
-            if status == 201 {
-                let id = body["id"].as_str().unwrap_or_default().to_owned();
-                t.acknowledged.insert(key.clone(), (n, id));
+            if let Some(id) = ids.first() {
+                let mut t = tally.lock().unwrap();
+                if ids.iter().any(|other| other != id) {
+                    t.split_answers += 1;
+                }
+                t.acknowledged.insert(key.clone(), (n, id.clone()));
                 let faulted = *fault.lock().unwrap();
                 if faulted.is_some_and(|f| Instant::now() > f) && t.first_2xx_after_fault.is_none()
                 {
                     t.first_2xx_after_fault = Some(Instant::now());
                 }
+                answered = true;
             }
-            answered = true;
-            break;
+            if !answered {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
         if !answered {
             tally.lock().unwrap().unanswered.push((n, key));
@@ -299,8 +336,11 @@ fn count(conn: &mut PgConnection, sql: &str) -> i64 {
 fn scenario(world: &mut World, name: &str, fault: impl FnOnce(&mut World)) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let client = reqwest::Client::new();
-    let base = world.base();
-    rt.block_on(wait_ready(&client, &base, Duration::from_secs(60)));
+    let bases = world.bases();
+    let base = bases[0].clone();
+    for b in &bases {
+        rt.block_on(wait_ready(&client, b, Duration::from_secs(60)));
+    }
     let first = 1 + count(&mut world.conn(), "SELECT count(*) AS n FROM accounts") as usize;
     let tokens: Vec<(usize, String)> = rt.block_on(async {
         let mut tokens = Vec::new();
@@ -321,7 +361,7 @@ fn scenario(world: &mut World, name: &str, fault: impl FnOnce(&mut World)) {
         .map(|(n, token)| {
             rt.spawn(client_loop(
                 client.clone(),
-                base.clone(),
+                bases.clone(),
                 *n,
                 token.clone(),
                 until,
@@ -386,6 +426,10 @@ fn scenario(world: &mut World, name: &str, fault: impl FnOnce(&mut World)) {
         recovery.map_or("never".into(), |d| format!("{:.1} s", d.as_secs_f64())),
     );
     assert_eq!(lost, 0, "{name}: acknowledged creates lost");
+    assert_eq!(
+        tally.split_answers, 0,
+        "{name}: one key answered with two ids"
+    );
     assert_eq!(doubled, 0, "{name}: keys with more than one effect");
     assert_eq!(
         tally.by_status.get(&500).copied().unwrap_or(0),
@@ -435,6 +479,14 @@ fn nothing_doubled_nothing_stuck_through_crashes_and_outages() {
         std::thread::sleep(Duration::from_millis(500));
         w.start_service();
     });
+    world.start_second();
+    scenario(
+        &mut world,
+        "two instances, every create sent to both, one killed",
+        |w| {
+            w.kill_second();
+        },
+    );
     scenario(&mut world, "every connection slot taken for 5 s", |w| {
         // The test takes every free slot, then ends the service's connections, so
         // that the service cannot connect again until the slots are released.
