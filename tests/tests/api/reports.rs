@@ -134,27 +134,6 @@ fn degree_route(app: &TestApp, candidate: &str) -> Route {
     Route::Degree(app.prior_degree(&owner, "associate", "药学", "effective", &admin))
 }
 
-/// The first candidate's submitted application, one application holding English
-/// II (00015) with a transcript (大学英语, 综合; 60;65;70) and 计算机基础 (00018),
-/// as the statistics and export tests count it. The rules forbid this record, so
-/// it is inserted directly (its items not live): no route certifies both courses
-/// (the certificate route takes no transcript and NCRE level 1 does not certify
-/// 00015; the degree route does not certify 00018), so the application use cases
-/// refuse it with `course.not_certifiable`.
-fn forbidden_application(app: &TestApp, candidate: &str, round: Uuid) {
-    let id = Uuid::now_v7();
-    app.sql(&format!(
-        "INSERT INTO certification_applications (id, candidate_id, round_id, major_code, kind, certificate_kind,
-            certificate_number, certificate_obtained_on, status, submitted_at)
-         VALUES ('{id}', '{candidate}', '{round}', '100701', 'certificate', 'ncre1', 'N-1', '2020-06-01',
-            'submitted', now());
-         INSERT INTO application_items (application_id, candidate_id, course_code, position,
-            learned_course_name, scores, score_text, live)
-         VALUES ('{id}', '{candidate}', '00015', 0, '大学英语, 综合', ARRAY[60,65,70]::smallint[], '60;65;70', false),
-            ('{id}', '{candidate}', '00018', 1, NULL, NULL, NULL, false)"
-    ));
-}
-
 struct World {
     app: TestApp,
     admin: String,
@@ -164,6 +143,8 @@ struct World {
     candidate_id: String,
     other_candidate: String,
     round: Uuid,
+    /// The first candidate's effective prior degree.
+    route: Route,
 }
 
 async fn world() -> World {
@@ -177,7 +158,19 @@ async fn world() -> World {
     let (other_profile, other_candidate) = app.candidate(2, Some("WHU02"), "100701").await;
     let round = round(&app);
     let candidate_id = profile["id"].as_str().unwrap().to_owned();
-    forbidden_application(&app, &candidate_id, round);
+    // The first candidate's submitted application: English II (00015) with a
+    // transcript whose name needs quoting in CSV, and 药理学 (03029).
+    let route = degree_route(&app, &candidate_id);
+    application(
+        &app,
+        &candidate_id,
+        (round, route),
+        "submitted",
+        &[
+            ("00015", Some("大学英语, 综合"), Some("60;65;70")),
+            ("03029", Some("药理学"), Some("60")),
+        ],
+    );
     application(
         &app,
         other_profile["id"].as_str().unwrap(),
@@ -194,6 +187,7 @@ async fn world() -> World {
         candidate_id,
         other_candidate,
         round,
+        route,
     }
 }
 
@@ -282,7 +276,9 @@ async fn the_export_is_filtered_and_checks_its_filters() {
 #[tokio::test]
 async fn a_formula_in_a_cell_is_neutralised() {
     let w = world().await;
-    let candidate: String = w.candidate_id.clone();
+    // Another candidate of the school (the first one holds 03029 already).
+    let (profile, _) = w.app.candidate(3, Some("HBU01"), "100701").await;
+    let candidate = profile["id"].as_str().unwrap().to_owned();
     let route = degree_route(&w.app, &candidate);
     application(
         &w.app,
@@ -353,7 +349,7 @@ async fn statistics_count_the_callers_scope() {
         .iter()
         .map(|c| c["course_code"].as_str().unwrap())
         .collect();
-    assert_eq!(courses, ["00015", "00018"]);
+    assert_eq!(courses, ["00015", "03029"]);
     assert_eq!(body["items_by_course"][0]["course_name"], "英语（二）");
     let admin = w
         .app
@@ -425,7 +421,7 @@ async fn staff_asking_for_another_school_get_nothing_counted_or_exported_never_i
 #[tokio::test]
 async fn a_reviewed_decision_is_signed_and_verifies_with_the_public_key_only() {
     let w = world().await;
-    let route = degree_route(&w.app, &w.candidate_id);
+    let route = w.route;
     let id = application(
         &w.app,
         &w.candidate_id,
@@ -489,7 +485,7 @@ async fn a_reviewed_decision_is_signed_and_verifies_with_the_public_key_only() {
 #[tokio::test]
 async fn who_may_see_a_decision() {
     let w = world().await;
-    let route = degree_route(&w.app, &w.candidate_id);
+    let route = w.route;
     let id = application(
         &w.app,
         &w.candidate_id,
