@@ -134,5 +134,4 @@ stored_enum! {
             .find(|l| l.label_en() == s);
     domain::certificate_number::EducationType => |v| v.as_str(), domain::certificate_number::EducationType::parse;
     domain::account::Role => |v| v.as_str(), |s| domain::account::Role::parse(s).ok();
-    crate::outbox::NotificationKind => |v| v.as_str(), crate::outbox::NotificationKind::parse;
 }

@@ -39,6 +39,10 @@ impl NotificationKind {
     }
 }
 
+crate::stored_enum! {
+    NotificationKind => |v| v.as_str(), NotificationKind::parse;
+}
+
 /// Queues a notification; call it inside the transaction of the change it reports.
 pub fn enqueue(
     conn: &mut PgConnection,
