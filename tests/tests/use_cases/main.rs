@@ -3,7 +3,11 @@
 
 mod accounts;
 mod applications;
+mod candidate_import;
+mod catalogue;
+mod outbox;
 mod prior_degrees;
 mod reviews;
+mod rounds;
 mod stored_enums;
 mod support;

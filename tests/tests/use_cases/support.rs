@@ -300,3 +300,37 @@ pub fn conflict_titled<T: Debug>(outcome: Outcome<T>) -> (String, &'static str, 
         other => panic!("expected ConflictTitled, got {other:?}"),
     }
 }
+
+/// A fresh, migrated database without a catalogue or a round, as a new
+/// installation has it (dropped with the value).
+pub struct Empty {
+    pub conn: diesel::PgConnection,
+    name: String,
+}
+
+pub fn empty() -> Empty {
+    use diesel::Connection;
+    let (url, name) = tests::fresh_database();
+    let conn = diesel::PgConnection::establish(&url).expect("connect");
+    Empty { conn, name }
+}
+
+impl Drop for Empty {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        // On a thread of its own: a failure only leaves the database behind.
+        let _ = std::thread::spawn(move || tests::admin_sql(&sql)).join();
+    }
+}
+
+/// The actor of an account of `role` that no row stands for (the use cases that
+/// only ask the role, on a database without accounts).
+pub fn actor_of_role(role: domain::account::Role) -> Actor {
+    Actor {
+        id: Uuid::now_v7(),
+        role,
+        school: None,
+        scopes: Vec::new(),
+        must_change_password: false,
+    }
+}
