@@ -236,7 +236,8 @@ pub fn commit(
             let outcome = match entry {
                 Err(problems) => RowOutcome::Rejected(problems),
                 Ok(Pending { record, password }) => {
-                    let inserted = match (&password, password.as_ref().and(hashes.next())) {
+                    let inserted = match (&password, password.as_ref().and_then(|_| hashes.next()))
+                    {
                         (Some(_), Some(hash)) => candidates::insert_unless_registered(
                             conn,
                             &new_candidate(&record, hash),

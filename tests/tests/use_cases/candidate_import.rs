@@ -447,3 +447,33 @@ fn importing_the_same_file_twice_creates_nothing_the_second_time() {
         assert_eq!(account(&mut p.db, id).password_hash, format!("hash-{i}"));
     }
 }
+
+#[test]
+fn a_registered_row_before_new_ones_takes_no_hash_of_theirs() {
+    // Regression: a row skipped as registered used to consume the next new row's
+    // hash, so that row got another's password and the last new row none.
+    let mut p = people();
+    let text = file(
+        false,
+        &[
+            row(1, 10, PHARMACY),
+            row(12, 12, PHARMACY),
+            row(13, 13, PHARMACY),
+        ],
+    );
+    let imported = import(&mut p.db, &p.staff, &text);
+    assert_eq!(
+        outcomes(&imported),
+        vec![
+            skipped(2, "exam_number", "account.exists"),
+            created(3),
+            created(4),
+        ]
+    );
+    assert_eq!(imported.passwords.len(), 2);
+    for (i, report) in imported.reports[1..].iter().enumerate() {
+        let (id, password) = created_account(report);
+        assert_eq!(password, imported.passwords[i]);
+        assert_eq!(account(&mut p.db, id).password_hash, format!("hash-{i}"));
+    }
+}
