@@ -356,6 +356,22 @@ pub fn reset_token_account(
         .optional()?)
 }
 
+/// Spends every unused reset token of `account_id` (a password set another way
+/// makes them void).
+pub fn spend_all_reset_tokens(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<usize, DbError> {
+    Ok(diesel::update(
+        password_reset_tokens::table
+            .filter(password_reset_tokens::account_id.eq(account_id))
+            .filter(password_reset_tokens::used_at.is_null()),
+    )
+    .set(password_reset_tokens::used_at.eq(now))
+    .execute(conn)?)
+}
+
 /// Spends a reset token that is unused and unexpired at `now`; returns its account.
 pub fn spend_reset_token(
     conn: &mut PgConnection,

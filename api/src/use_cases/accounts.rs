@@ -220,8 +220,9 @@ pub fn wrong_current_password() -> Refusal {
     )
 }
 
-/// Sets the password of `account_id` and revokes every refresh token of it, in one
-/// transaction; `temporary` makes it one that must be changed at the next sign-in.
+/// Sets the password of `account_id`, revokes every refresh token of it and voids
+/// every reset token still unused, in one transaction; `temporary` makes it one
+/// that must be changed at the next sign-in.
 pub fn set_password(
     conn: &mut PgConnection,
     account_id: Uuid,
@@ -231,6 +232,7 @@ pub fn set_password(
     conn.transaction(|conn| {
         accounts::set_password(conn, account_id, password_hash, temporary)?;
         accounts::revoke_all_refresh_tokens(conn, account_id)?;
+        accounts::spend_all_reset_tokens(conn, account_id, chrono::Utc::now())?;
         Ok(())
     })
 }

@@ -982,3 +982,32 @@ fn no_reset_is_queued_for_a_service_account_or_an_unknown_login() {
     assert_eq!(reset_token_count(&mut p.db), 0);
     assert_eq!(row(&mut p.db, p.service.id).password_hash, "not-a-hash");
 }
+
+#[test]
+fn a_password_set_any_way_voids_every_reset_token_still_unused() {
+    let mut p = people();
+    let at = now();
+    // Two reset requests: two tokens in the outbox.
+    sign_in::request_reset(&mut p.db.conn, &exam_number(1), at).unwrap();
+    sign_in::request_reset(&mut p.db.conn, &exam_number(1), at).unwrap();
+    let tokens: Vec<String> = outbox(&mut p.db)
+        .into_iter()
+        .map(|(_, _, payload)| payload["token"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(tokens.len(), 2);
+    sign_in::reset_password(&mut p.db.conn, &tokens[0], "first-hash", at).unwrap();
+    // The other token can no longer set the password again.
+    invalid_reset_token(sign_in::reset_password(
+        &mut p.db.conn,
+        &tokens[1],
+        "second-hash",
+        at,
+    ));
+    assert_eq!(row(&mut p.db, p.candidate.id).password_hash, "first-hash");
+
+    // A change of the own password voids a token asked for before it, too.
+    sign_in::request_reset(&mut p.db.conn, &exam_number(1), at).unwrap();
+    let third = outbox(&mut p.db)[2].2["token"].as_str().unwrap().to_owned();
+    cases::change_own_password(&mut p.db.conn, &p.candidate, "changed-hash").unwrap();
+    invalid_reset_token(sign_in::reset_account(&mut p.db.conn, &third, at));
+}
