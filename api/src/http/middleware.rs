@@ -1,5 +1,7 @@
 //! The outermost layer: gives each request an id (`X-Request-Id`), renders every
-//! error as problem+json in the caller's language, and logs the request.
+//! error as problem+json in the caller's language, sets the protective headers
+//! (`X-Content-Type-Options: nosniff` everywhere, `Cache-Control: no-store` where
+//! personal data is answered), and logs the request.
 
 use std::time::Instant;
 
@@ -15,6 +17,36 @@ use crate::http::problem::{self, Lang, PROBLEM_JSON, Problem};
 
 /// The header carrying the request id, in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Paths whose answers hold personal data (API.md, "Conventions added"): never
+/// stored by browsers or proxies.
+const PERSONAL: [&str; 5] = [
+    "/api/v1/me",
+    "/api/v1/staff/candidates",
+    "/api/v1/staff/exports",
+    "/api/v1/prior-degrees",
+    "/api/v1/certification-applications",
+];
+
+fn holds_personal_data(path: &str) -> bool {
+    PERSONAL.iter().any(|p| {
+        path.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+/// `X-Content-Type-Options: nosniff` on every answer, and `Cache-Control:
+/// no-store` on every answer of a path holding personal data (unless it says
+/// otherwise already).
+fn protect(headers: &mut header::HeaderMap, path: &str) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if holds_personal_data(path) && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}
 
 /// The id of the current request, in the request's extensions.
 #[derive(Debug, Clone)]
@@ -65,6 +97,7 @@ pub async fn problem_and_request_id(
             if let Ok(value) = HeaderValue::from_str(&request_id) {
                 rendered.headers_mut().insert(REQUEST_ID, value);
             }
+            protect(rendered.headers_mut(), &path);
             return Err(InternalError::from_response(problem.code.to_string(), rendered).into());
         }
     };
@@ -116,6 +149,7 @@ pub async fn problem_and_request_id(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
+    protect(response.headers_mut(), &path);
     tracing::info!(
         request_id = %request_id,
         %method,
@@ -137,5 +171,32 @@ fn log_problem(problem: &Problem, request_id: &str, method: &Method, path: &str)
         tracing::error!(request_id, %method, path, status, error = %internal, "request failed");
     } else {
         tracing::debug!(request_id, %method, path, status, error = %internal, "request rejected");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn personal_data_paths_are_matched_by_segment() {
+        for path in [
+            "/api/v1/me",
+            "/api/v1/me/progress",
+            "/api/v1/staff/candidates/0193",
+            "/api/v1/staff/exports/certification-applications.csv",
+            "/api/v1/prior-degrees",
+            "/api/v1/certification-applications/0193/decision",
+        ] {
+            assert!(holds_personal_data(path), "{path}");
+        }
+        for path in [
+            "/api/v1/courses",
+            "/api/v1/meetings",
+            "/healthz",
+            "/api/v1/rounds",
+        ] {
+            assert!(!holds_personal_data(path), "{path}");
+        }
     }
 }

@@ -345,3 +345,36 @@ async fn a_connection_terminated_mid_request_is_503_not_500() {
         .await;
     assert_eq!(again.status, 201, "{}", again.text);
 }
+
+#[tokio::test]
+async fn every_answer_says_nosniff_and_personal_data_is_never_stored() {
+    let app = tests::spawn_app_with_sample().await;
+    let (_, token) = app.candidate(1, None, "100701").await;
+    for (path, personal) in [
+        ("/healthz", false),
+        ("/api/v1/courses", false),
+        ("/api/v1/nothing-here", false),
+        ("/api/v1/me", true),
+        ("/api/v1/me/progress", true),
+        ("/api/v1/certification-applications", true),
+        (
+            "/api/v1/prior-degrees/0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b",
+            true,
+        ),
+    ] {
+        let reply = app.get_as(&token, path).await;
+        assert_eq!(
+            reply.header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{path} ({})",
+            reply.status
+        );
+        let no_store = reply.header("cache-control").as_deref() == Some("no-store");
+        assert_eq!(
+            no_store,
+            personal,
+            "{path}: cache-control {:?}",
+            reply.header("cache-control")
+        );
+    }
+}
