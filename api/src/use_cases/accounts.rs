@@ -6,7 +6,7 @@
 //! slow on purpose and must not hold a pooled connection); the use cases check
 //! the rest and write.
 
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::Violation;
 use domain::account::Role;
 use domain::new_account::{Registration, ServiceAccount, StaffAccount};
@@ -229,7 +229,7 @@ pub fn set_password(
     password_hash: &str,
     temporary: bool,
 ) -> Outcome<()> {
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         accounts::set_password(conn, account_id, password_hash, temporary)?;
         accounts::revoke_all_refresh_tokens(conn, account_id)?;
         accounts::spend_all_reset_tokens(conn, account_id, chrono::Utc::now())?;
@@ -254,7 +254,7 @@ pub fn reset_candidate_password(
     candidate: Uuid,
     temporary_hash: &str,
 ) -> Outcome<()> {
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         require_manager(conn, actor, candidate)?;
         set_password(conn, candidate, temporary_hash, true)
     })

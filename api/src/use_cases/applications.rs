@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::application::{
     self, Action, ApplicationStatus, Assessment, HeldCourse, ItemDraft, ItemInput, Kind,
     RouteChoice,
@@ -400,15 +400,6 @@ fn item_problems(problems: &[application::ItemProblem]) -> Vec<FieldProblem> {
         .collect()
 }
 
-/// A rule violation of `assess` itself: on the route's field, or our fault.
-fn assess_refusal(field: &str, v: Violation) -> Refusal {
-    if v.code == "internal" {
-        Refusal::Internal(v.en)
-    } else {
-        Refusal::field(field, v)
-    }
-}
-
 /// Checks the items and turns them into rows, or refuses with every problem.
 fn checked_items(
     rules: &Rules,
@@ -418,7 +409,7 @@ fn checked_items(
 ) -> Outcome<Vec<NewItem>> {
     let inputs: Vec<ItemInput<'_>> = items.iter().map(ItemDraft::input).collect();
     let a = application::assess(&rules.catalog.catalog, &rules.major, route, &inputs, held)
-        .map_err(|v| assess_refusal("prior_degree_id", v))?;
+        .map_err(|v| Refusal::field("prior_degree_id", v))?;
     let mut errors = item_problems(&a.errors);
     errors.extend(item_problems(&application::score_conflicts(items)));
     if !errors.is_empty() {
@@ -542,7 +533,7 @@ pub fn create(
             return Err(route_shape(missing, "certificate", "prior_degree_id"));
         }
     };
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         let account = accounts::find(conn, actor.id)?;
         let round = round_of_draft(conn, draft.round_id, now)?;
         window_open(&round, now)?;
@@ -695,7 +686,7 @@ pub fn update(
         .as_ref()
         .map(|c| certificate_facts(c, now))
         .transpose()?;
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         let (row, candidate) =
             load_for_change(conn, actor, id, expected, Actor::can_edit_application)?;
         row.status
@@ -812,7 +803,6 @@ fn assess_stored(
     let inputs: Vec<ItemInput<'_>> = items.iter().map(stored_input).collect();
     match application::assess(&rules.catalog.catalog, &rules.major, &route, &inputs, &held) {
         Ok(a) => Ok(Ok(a)),
-        Err(v) if v.code == "internal" => Err(Refusal::Internal(v.en)),
         Err(v) => Ok(Err(finding(v))),
     }
 }
@@ -896,10 +886,12 @@ pub fn submit(
     (id, expected): (Uuid, Option<i32>),
     confirmed: &[CourseCode],
 ) -> Outcome<Application> {
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         let (row, candidate) =
             load_for_change(conn, actor, id, expected, Actor::can_edit_application)?;
-        row.status.check(Action::Submit).map_err(Refusal::Conflict)?;
+        row.status
+            .check(Action::Submit)
+            .map_err(Refusal::Conflict)?;
         let round = persistence::rounds::get(conn, row.round_id)?;
         window_open(&round, now)?;
         let rules = rules_for(conn, cache, round, &row.major_code)?;
@@ -938,7 +930,8 @@ pub fn submit(
             },
             now,
         )?;
-        let note = (!missing.is_empty()).then(|| format!("confirmed missing: {}", missing.join(", ")));
+        let note =
+            (!missing.is_empty()).then(|| format!("confirmed missing: {}", missing.join(", ")));
         status_changed(conn, actor, &updated, "submit", row.status, note.as_deref())?;
         with_items(conn, updated, candidate, rules.catalog)
     })
@@ -953,7 +946,7 @@ pub fn withdraw(
     now: DateTime<Utc>,
     (id, expected): (Uuid, Option<i32>),
 ) -> Outcome<Application> {
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         let (row, candidate) =
             load_for_change(conn, actor, id, expected, Actor::can_edit_application)?;
         row.status

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::Violation;
 use domain::account::Role;
 use domain::account::SchoolCode;
@@ -228,23 +228,24 @@ pub fn commit(
     prepared: Prepared,
     hashes: Vec<String>,
 ) -> Outcome<Vec<RowReport>> {
-    let mut hashes = hashes.into_iter();
-    conn.transaction(|conn| {
+    // Run again after a deadlock, it starts from the first row and hash.
+    super::transaction(conn, |conn| {
+        let mut hashes = hashes.iter();
         let mut created = CreatedKeys::default();
         let mut reports = Vec::with_capacity(prepared.rows.len());
-        for (row, exam_number, entry) in prepared.rows {
+        for (row, exam_number, entry) in &prepared.rows {
+            let (row, exam_number) = (*row, exam_number.clone());
             let outcome = match entry {
-                Err(problems) => RowOutcome::Rejected(problems),
+                Err(problems) => RowOutcome::Rejected(problems.clone()),
                 Ok(Pending { record, password }) => {
-                    let inserted = match (&password, password.as_ref().and_then(|_| hashes.next()))
-                    {
+                    let inserted = match (password, password.as_ref().and_then(|_| hashes.next())) {
                         (Some(_), Some(hash)) => candidates::insert_unless_registered(
                             conn,
-                            &new_candidate(&record, hash),
+                            &new_candidate(record, hash.clone()),
                         )?,
                         _ => None,
                     };
-                    match (inserted, password) {
+                    match (inserted, password.clone()) {
                         (Some(account), Some(password)) => {
                             created
                                 .exams
@@ -255,7 +256,7 @@ pub fn commit(
                                 password,
                             }
                         }
-                        _ => RowOutcome::Skipped(skipped(conn, &created, &record)?),
+                        _ => RowOutcome::Skipped(skipped(conn, &created, record)?),
                     }
                 }
             };

@@ -2,7 +2,7 @@
 //! delivery, in id order, until acknowledged. Service accounts with `outbox:read`
 //! only.
 
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use persistence::DbError;
 use persistence::outbox::{self, PendingNotification};
 
@@ -34,7 +34,7 @@ pub fn pending(
 /// Acknowledges notification `id` (again: no change); 404 for an unknown id.
 pub fn ack(conn: &mut PgConnection, actor: &Actor, id: i64) -> Outcome<()> {
     require_reader(actor)?;
-    conn.transaction(|conn| match outbox::ack(conn, id) {
+    super::transaction(conn, |conn| match outbox::ack(conn, id) {
         Err(DbError::NotFound) => Err(Refusal::not_found("通知不存在", "no such notification")),
         other => Ok(other?),
     })

@@ -7,7 +7,7 @@
 //! a notification for the holder.
 
 use chrono::{DateTime, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::Violation;
 use domain::certificate_number::CertificateNumber;
 use domain::prior_degree::{
@@ -251,7 +251,7 @@ pub fn create(
         return Err(Refusal::Forbidden);
     }
     let fields = checked(&new.declared, now)?;
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         let round = open_round(conn, now)?;
         let accepted = new.pledge_accepted == Some(true);
         let version = new.pledge_version.as_deref();
@@ -326,7 +326,7 @@ pub fn update(
     target: (Uuid, Option<i32>),
     changes: &DegreeChanges,
 ) -> Outcome<Shown> {
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         let (current, school) = load_for_change(conn, actor, target, Actor::can_edit_prior_degree)?;
         current.status.check_editable().map_err(state_conflict)?;
         open_round(conn, now)?;
@@ -389,7 +389,7 @@ pub fn submit(
     now: DateTime<Utc>,
     target: (Uuid, Option<i32>),
 ) -> Outcome<Shown> {
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         let (current, school) = load_for_change(conn, actor, target, Actor::can_edit_prior_degree)?;
         let to = current.status.submit().map_err(state_conflict)?;
         open_round(conn, now)?;
@@ -470,7 +470,7 @@ pub fn verify(
     require_verifier(actor)?;
     let (result, feedback) =
         checked_result(result, feedback).map_err(|(field, v)| Refusal::field(field, v))?;
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         let (current, school) =
             load_for_change(conn, actor, target, Actor::can_verify_prior_degree)?;
         let verified = (result, feedback.as_deref());
@@ -488,7 +488,7 @@ pub fn verify_by_number(
     number: &CertificateNumber,
     (result, feedback): (VerificationResult, Option<&str>),
 ) -> Outcome<PriorDegreeRow> {
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         let degree = match store::find_by_certificate_number(conn, number.as_str()) {
             Ok(d) if actor.can_verify_prior_degree(owner_of(&d)) => d.degree,
             Ok(_) | Err(DbError::NotFound) => {

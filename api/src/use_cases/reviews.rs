@@ -2,7 +2,7 @@
 //! reason, or decide every course. Both are allowed after the window closes.
 
 use chrono::{DateTime, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::application::{self, Action, ApplicationStatus, Decision, ReviewChoice};
 use persistence::applications::{self as store, StatusChange};
 use uuid::Uuid;
@@ -26,7 +26,7 @@ pub fn return_to_candidate(
 ) -> Outcome<Application> {
     let reason =
         application::check_return_reason(reason).map_err(|v| Refusal::field("reason", v))?;
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         let (row, candidate) =
             load_for_change(conn, actor, id, expected, Actor::can_review_application)?;
         row.status
@@ -56,7 +56,7 @@ pub fn review(
     (id, expected): (Uuid, Option<i32>),
     choices: &[ReviewChoice],
 ) -> Outcome<Application> {
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         let (row, candidate) =
             load_for_change(conn, actor, id, expected, Actor::can_review_application)?;
         row.status

@@ -6,7 +6,7 @@
 //! verification, then [`failed`] or [`signed_in`].
 
 use chrono::{DateTime, Duration, Utc};
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use domain::Violation;
 use domain::account::{LoginIdentifier, Role, Scope};
 use persistence::accounts::{self, AccountRow, LoginKey};
@@ -100,7 +100,7 @@ pub fn signed_in(
     account: &AccountRow,
     now: DateTime<Utc>,
 ) -> Outcome<Tokens> {
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         accounts::record_success(conn, account.id)?;
         issue(conn, keys, account, Uuid::now_v7(), now)
     })
@@ -151,7 +151,7 @@ pub fn refresh(
     now: DateTime<Utc>,
 ) -> Outcome<Tokens> {
     let hash = secret::token_hash(refresh_token);
-    let outcome: Outcome<Outcome<Tokens>> = conn.transaction(|conn| {
+    let outcome: Outcome<Outcome<Tokens>> = super::transaction(conn, |conn| {
         let invalid = || Err(SignInRefusal::InvalidRefreshToken.into());
         let Some(token) = accounts::refresh_token_for_update(conn, &hash)? else {
             return Ok(invalid());
@@ -175,7 +175,7 @@ pub fn refresh(
 /// token, an unknown or an already revoked one change nothing).
 pub fn sign_out(conn: &mut PgConnection, actor: &Actor, refresh_token: &str) -> Outcome<()> {
     let hash = secret::token_hash(refresh_token);
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         if let Some(token) = accounts::refresh_token_for_update(conn, &hash)?
             && token.account_id == actor.id
         {
@@ -189,7 +189,7 @@ pub fn sign_out(conn: &mut PgConnection, actor: &Actor, refresh_token: &str) -> 
 /// account), a single-use token valid for 30 minutes goes to the notification
 /// outbox with the phone to send it to. Nothing tells whether the account exists.
 pub fn request_reset(conn: &mut PgConnection, login: &str, now: DateTime<Utc>) -> Outcome<()> {
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         let Some(account) = find_by_login(conn, login)? else {
             return Ok(());
         };
@@ -245,7 +245,7 @@ pub fn reset_password(
     now: DateTime<Utc>,
 ) -> Outcome<()> {
     let hash = secret::token_hash(token);
-    conn.transaction(|conn| {
+    super::transaction(conn, |conn| {
         let Some(account_id) = accounts::spend_reset_token(conn, &hash, now)? else {
             return Err(invalid_reset_token());
         };

@@ -1296,3 +1296,80 @@ async fn an_empty_draft_cannot_be_submitted_and_the_submit_body_is_optional() {
         "certificate.obtained_on"
     );
 }
+
+/// Makes the next `times` inserts of an application fail as a transaction that
+/// lost a serialization race does (SQLSTATE 40001); the sequence, which no
+/// rollback resets, counts the attempts.
+fn abort_inserts(app: &TestApp, times: i64) {
+    app.sql(&format!(
+        "CREATE SEQUENCE aborts;
+         CREATE FUNCTION abort_insert() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN
+                IF nextval('aborts') <= {times} THEN
+                  RAISE EXCEPTION 'could not serialize access' USING ERRCODE = '40001';
+                END IF;
+                RETURN NEW;
+              END $$;
+         CREATE TRIGGER abort_insert BEFORE INSERT ON certification_applications
+           FOR EACH ROW EXECUTE FUNCTION abort_insert();"
+    ));
+}
+
+#[tokio::test]
+async fn a_create_under_an_idempotency_key_that_loses_a_race_is_run_again_and_remembered() {
+    let w = world().await;
+    let (_, token) = w.app.candidate(1, Some(SCHOOL), "100701").await;
+    abort_inserts(&w.app, 2);
+    let send = || {
+        w.app.send(
+            w.app
+                .client
+                .post(w.app.url(BASE))
+                .bearer_auth(&token)
+                .header("idempotency-key", "create-race")
+                .json(&certificate_body("ncre1", &["00019"])),
+        )
+    };
+    let first = send().await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let again = send().await;
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(again.json()["id"], first.json()["id"]);
+    let counts = w.app.query_json(
+        "SELECT (SELECT count(*) FROM certification_applications) AS apps,
+                (SELECT last_value FROM aborts) AS attempts,
+                (SELECT count(*) FROM idempotency_keys WHERE status = 201) AS keys",
+    );
+    assert_eq!(counts[0]["apps"], 1);
+    assert_eq!(
+        counts[0]["attempts"], 3,
+        "two aborted attempts, then the one that wrote"
+    );
+    assert_eq!(counts[0]["keys"], 1);
+}
+
+#[tokio::test]
+async fn a_create_that_keeps_losing_races_is_503_with_retry_after_and_writes_nothing() {
+    let w = world().await;
+    let (_, token) = w.app.candidate(1, Some(SCHOOL), "100701").await;
+    abort_inserts(&w.app, 1000);
+    let reply = w
+        .app
+        .send(
+            w.app
+                .client
+                .post(w.app.url(BASE))
+                .bearer_auth(&token)
+                .header("idempotency-key", "create-lost")
+                .json(&certificate_body("ncre1", &["00019"])),
+        )
+        .await;
+    reply.assert_problem(503, "service.unavailable");
+    assert_eq!(reply.header("retry-after").as_deref(), Some("1"));
+    let counts = w.app.query_json(
+        "SELECT (SELECT count(*) FROM certification_applications) AS apps,
+                (SELECT count(*) FROM idempotency_keys) AS keys",
+    );
+    assert_eq!(counts[0]["apps"], 0);
+    assert_eq!(counts[0]["keys"], 0, "the key is free for the retry");
+}

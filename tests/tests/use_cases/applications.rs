@@ -3,12 +3,14 @@
 //! (history, outbox, held courses) and what it refuses, and that a refused change
 //! writes nothing.
 
+use api::access::Actor;
 use api::use_cases::Refusal;
 use api::use_cases::applications::{self, Change, Draft, ListQuery};
 use domain::account::Scope;
 use domain::application::{ApplicationStatus, ItemDraft, Kind};
 use domain::catalog::CertificateKind::{Cet4, Ncre1, Ncre2};
 use serde_json::json;
+use tests::UseCaseDb;
 use uuid::Uuid;
 
 use crate::support::*;
@@ -1002,4 +1004,101 @@ fn a_submitted_application_can_be_withdrawn_only_by_its_owner_while_the_window_i
     .row
     .id;
     submit(&mut w.db, &w.owner, other, &[]);
+}
+
+// ---------------------------------------------------------------------------
+// transactions Postgres aborts (deadlock, serialization failure)
+// ---------------------------------------------------------------------------
+
+/// Makes the next `times` inserts of an application fail as Postgres fails a
+/// transaction that lost a race (`errcode` 40001 or 40P01). The count is a
+/// sequence, which a rollback does not reset, so it also counts the attempts.
+fn abort_inserts(db: &mut UseCaseDb, times: i64, errcode: &str, message: &str) {
+    use diesel::connection::SimpleConnection;
+    db.conn
+        .batch_execute(&format!(
+            "CREATE SEQUENCE aborts;
+             CREATE FUNCTION abort_insert() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN
+                    IF nextval('aborts') <= {times} THEN
+                      RAISE EXCEPTION '{message}' USING ERRCODE = '{errcode}';
+                    END IF;
+                    RETURN NEW;
+                  END $$;
+             CREATE TRIGGER abort_insert BEFORE INSERT ON certification_applications
+               FOR EACH ROW EXECUTE FUNCTION abort_insert();"
+        ))
+        .expect("install the trigger");
+}
+
+fn attempts(db: &mut UseCaseDb) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        last_value: i64,
+    }
+    diesel::sql_query("SELECT last_value FROM aborts")
+        .get_result::<Last>(&mut db.conn)
+        .expect("attempts")
+        .last_value
+}
+
+fn applications_of(db: &mut UseCaseDb, actor: &Actor) -> i64 {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM certification_applications WHERE candidate_id = '{}'",
+        actor.id
+    ))
+    .get_result::<Count>(&mut db.conn)
+    .expect("count")
+    .n
+}
+
+#[test]
+fn a_create_aborted_by_a_serialization_failure_runs_again_and_writes_once() {
+    let mut w = world();
+    abort_inserts(&mut w.db, 2, "40001", "could not serialize access");
+    let created = create(&mut w.db, &w.owner, &by_certificate(Ncre1, &["00019"]));
+    assert_eq!(
+        attempts(&mut w.db),
+        3,
+        "two aborted attempts, the third wrote"
+    );
+    assert_eq!(applications_of(&mut w.db, &w.owner), 1);
+    let rows = applications::history(&mut w.db.conn, &w.owner, created.row.id).unwrap();
+    assert_eq!(rows.len(), 1, "one create row, not one per attempt");
+}
+
+#[test]
+fn a_create_that_loses_a_deadlock_runs_again() {
+    let mut w = world();
+    abort_inserts(&mut w.db, 1, "40P01", "deadlock detected");
+    create(&mut w.db, &w.owner, &by_certificate(Ncre1, &["00019"]));
+    assert_eq!(attempts(&mut w.db), 2);
+    assert_eq!(applications_of(&mut w.db, &w.owner), 1);
+}
+
+#[test]
+fn a_create_aborted_every_time_is_refused_for_a_retry_after_a_bounded_number_of_attempts() {
+    let mut w = world();
+    abort_inserts(&mut w.db, 1000, "40001", "could not serialize access");
+    let refused = applications::create(
+        &mut w.db.conn,
+        &w.owner,
+        &w.db.catalog,
+        now(),
+        &by_certificate(Ncre1, &["00019"]),
+    );
+    assert!(
+        matches!(refused, Err(Refusal::Db(persistence::DbError::Retry))),
+        "{refused:?}"
+    );
+    assert_eq!(attempts(&mut w.db), i64::from(api::use_cases::ATTEMPTS));
+    assert_eq!(applications_of(&mut w.db, &w.owner), 0, "nothing written");
 }
