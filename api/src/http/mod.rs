@@ -11,3 +11,4 @@ pub mod problem;
 pub mod route_table;
 pub mod startup;
 pub mod telemetry;
+pub mod transport;

@@ -458,24 +458,7 @@ pub fn render(
     request_id: Option<&str>,
     instance: Option<&str>,
 ) -> HttpResponse {
-    let body = ProblemBody {
-        type_: format!("urn:zikao-cert:problem:{}", problem.code),
-        title: problem.title.get(lang).to_owned(),
-        status: problem.status.as_u16(),
-        detail: problem.detail.get(lang).to_owned(),
-        code: problem.code.to_string(),
-        errors: problem
-            .errors
-            .iter()
-            .map(|e| FieldErrorBody {
-                field: e.field.clone(),
-                code: e.code.to_string(),
-                message: e.message.get(lang).to_owned(),
-            })
-            .collect(),
-        request_id: request_id.map(str::to_owned),
-        instance: instance.map(str::to_owned),
-    };
+    let body = problem_body(problem, lang, request_id, instance);
     let mut builder = HttpResponse::build(problem.status);
     builder.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
     builder.insert_header((
@@ -492,6 +475,33 @@ pub fn render(
         builder.insert_header((header::RETRY_AFTER, seconds.to_string()));
     }
     builder.body(serde_json::to_string(&body).unwrap_or_else(|_| "{}".into()))
+}
+
+/// The body of `problem` in `lang`.
+pub fn problem_body(
+    problem: &Problem,
+    lang: Lang,
+    request_id: Option<&str>,
+    instance: Option<&str>,
+) -> ProblemBody {
+    ProblemBody {
+        type_: format!("urn:zikao-cert:problem:{}", problem.code),
+        title: problem.title.get(lang).to_owned(),
+        status: problem.status.as_u16(),
+        detail: problem.detail.get(lang).to_owned(),
+        code: problem.code.to_string(),
+        errors: problem
+            .errors
+            .iter()
+            .map(|e| FieldErrorBody {
+                field: e.field.clone(),
+                code: e.code.to_string(),
+                message: e.message.get(lang).to_owned(),
+            })
+            .collect(),
+        request_id: request_id.map(str::to_owned),
+        instance: instance.map(str::to_owned),
+    }
 }
 
 /// The problem for an error response that did not come from an [`ApiError`]
@@ -532,6 +542,22 @@ pub fn for_status(status: StatusCode) -> Problem {
             Msg::new(
                 "请求体超过大小限制",
                 "the request body exceeds the size limit",
+            ),
+        ),
+        408 => (
+            "request.timeout",
+            Msg::new("请求超时", "Request timeout"),
+            Msg::new(
+                "未能及时收到完整的请求头，连接已关闭",
+                "the request head did not arrive in time; the connection was closed",
+            ),
+        ),
+        431 => (
+            "request.headers_too_large",
+            Msg::new("请求头过大", "Request header fields too large"),
+            Msg::new(
+                "请求头超过大小限制，连接已关闭",
+                "the request head exceeds the size limit; the connection was closed",
             ),
         ),
         415 => (

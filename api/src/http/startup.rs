@@ -1,13 +1,16 @@
 //! Building and running the HTTP server (port 0 in tests).
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use actix_cors::Cors;
+use actix_http::{HttpService, KeepAlive, Protocol};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
+use actix_web::dev::AppConfig;
 use actix_web::dev::Server;
 use actix_web::http::{Method, header};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpRequest, HttpServer, web};
+use actix_web::{App, HttpRequest, web};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -20,8 +23,12 @@ use crate::config::{JwtKeySource, Settings};
 use crate::http::extract::BodyLimit;
 use crate::http::middleware::{REQUEST_ID, problem_and_request_id};
 use crate::http::problem::{ApiError, Msg};
+use crate::http::transport::ProblemTransport;
 use crate::readiness::Readiness;
 use crate::state::AppState;
+
+/// How long a client may take to send a request head (then 408, problem+json).
+pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +94,7 @@ impl Application {
         let data = web::Data::new(state.clone());
         let origins = settings.cors_allowed_origins.clone();
         let body_limit = BodyLimit(settings.body_limit);
-        let mut server = HttpServer::new(move || {
+        let app = move || {
             App::new()
                 .app_data(data.clone())
                 .app_data(route_table.clone())
@@ -103,20 +110,40 @@ impl Application {
                     SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc.clone()),
                 )
                 .default_service(web::to(unknown_route))
-        })
-        .listen(listener)
-        .map_err(|source| StartError::Bind {
-            addr: settings.bind_addr,
-            source,
-        })?
-        .shutdown_timeout(settings.shutdown_timeout_secs);
+        };
+        let local = SocketAddr::from(([127, 0, 0, 1], port));
+        // What actix-web's HttpServer builds, with every connection wrapped so that
+        // the refusals actix-http writes itself are problem+json (see `transport`).
+        let mut builder = actix_server::Server::build()
+            .listen("zikao-cert", listener, move || {
+                let app = app()
+                    .into_factory()
+                    .map_err(|e: actix_web::Error| e.error_response());
+                let http = HttpService::build()
+                    .keep_alive(KeepAlive::Timeout(Duration::from_secs(5)))
+                    .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+                    .client_disconnect_timeout(Duration::from_secs(1))
+                    .local_addr(local)
+                    .finish(map_config(app, |_| AppConfig::default()));
+                fn_service(|io: tokio::net::TcpStream| async move {
+                    let _ = io.set_nodelay(true);
+                    let peer = io.peer_addr().ok();
+                    Ok((ProblemTransport::new(io), Protocol::Http1, peer))
+                })
+                .and_then(http)
+            })
+            .map_err(|source| StartError::Bind {
+                addr: settings.bind_addr,
+                source,
+            })?
+            .shutdown_timeout(settings.shutdown_timeout_secs);
         if let Some(workers) = settings.workers {
-            server = server.workers(workers.max(1));
+            builder = builder.workers(workers.max(1));
         }
         if !settings.handle_signals {
-            server = server.disable_signals();
+            builder = builder.disable_signals();
         }
-        let server = server.run();
+        let server = builder.run();
         Ok(Self {
             port,
             server,

@@ -378,3 +378,95 @@ async fn every_answer_says_nosniff_and_personal_data_is_never_stored() {
         );
     }
 }
+
+/// Sends `bytes` on a raw connection and reads the one response the service
+/// answers with, while still sending (the service may refuse, answer and close
+/// before it has read everything).
+async fn raw_exchange(app: &tests::TestApp, bytes: &[u8]) -> (String, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut reader, mut writer) = conn.into_split();
+    let bytes = bytes.to_vec();
+    let sending = tokio::spawn(async move {
+        let _ = writer.write_all(&bytes).await;
+        writer
+    });
+    let mut answer = Vec::new();
+    let whole = |answer: &[u8]| -> Option<(String, String)> {
+        let text = String::from_utf8_lossy(answer).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n")?;
+        let length: usize = head.lines().find_map(|l| {
+            let l = l.to_ascii_lowercase();
+            l.strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })?;
+        (body.len() >= length).then(|| (head.to_ascii_lowercase(), body[..length].to_owned()))
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    let (head, body) = loop {
+        if let Some(done) = whole(&answer) {
+            break done;
+        }
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, reader.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => panic!("closed without a whole response: {answer:?}"),
+            Ok(Ok(n)) => answer.extend_from_slice(&chunk[..n]),
+            Err(_) => panic!("no answer in 15 s: {answer:?}"),
+        }
+    };
+    sending.abort();
+    let json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {head}\n{body}"));
+    (head, json)
+}
+
+#[tokio::test]
+async fn a_client_too_slow_to_send_its_request_head_gets_408_problem_json() {
+    let app = spawn_app().await;
+    let (head, body) = raw_exchange(
+        &app,
+        b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nAccept-Language: en\r\n",
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 408"), "{head}");
+    assert!(
+        head.contains("content-type: application/problem+json"),
+        "{head}"
+    );
+    assert!(head.contains("connection: close"), "{head}");
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+    assert_eq!(body["status"], 408);
+    assert_eq!(body["code"], "request.timeout");
+    assert_eq!(
+        body["title"], "Request timeout",
+        "in the language asked for"
+    );
+}
+
+#[tokio::test]
+async fn a_request_head_too_large_gets_431_problem_json() {
+    let app = spawn_app().await;
+    let mut request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ".to_vec();
+    request.extend(std::iter::repeat_n(b'a', 160 * 1024));
+    request.extend_from_slice(b"\r\n\r\n");
+    let (head, body) = raw_exchange(&app, &request).await;
+    assert!(head.starts_with("http/1.1 431"), "{head}");
+    assert!(
+        head.contains("content-type: application/problem+json"),
+        "{head}"
+    );
+    assert_eq!(body["code"], "request.headers_too_large");
+    assert_eq!(body["title"], "请求头过大", "Chinese by default");
+}
+
+#[tokio::test]
+async fn a_request_head_that_cannot_be_parsed_gets_400_problem_json() {
+    let app = spawn_app().await;
+    let (head, body) = raw_exchange(&app, b"GET /healthz HTTP/1.1\r\nHo st\r\n\r\n").await;
+    assert!(head.starts_with("http/1.1 400"), "{head}");
+    assert!(
+        head.contains("content-type: application/problem+json"),
+        "{head}"
+    );
+    assert_eq!(body["code"], "request.malformed");
+}
