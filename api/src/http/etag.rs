@@ -36,6 +36,24 @@ pub fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
     tag.parse::<i32>().map(Some).map_err(|_| stale(None))
 }
 
+/// The version a `PATCH` names in `If-Match`, which it must send: 428
+/// `precondition.required` without the header (a blind change would overwrite what
+/// someone else changed meanwhile). `*` says "whatever is current" explicitly.
+pub fn required_if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
+    if req.headers().get(header::IF_MATCH).is_none() {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition.required",
+            Msg::new("缺少 If-Match", "If-Match required"),
+            Msg::new(
+                "修改前请先获取记录，并在 If-Match 中带上其 ETag",
+                "read the resource first and send its ETag in If-Match",
+            ),
+        ));
+    }
+    if_match(req)
+}
+
 /// 412: the resource changed since the caller read it.
 pub fn stale(current: Option<i32>) -> ApiError {
     let detail = match current {
@@ -65,6 +83,12 @@ pub fn check(expected: Option<i32>, current: i32) -> Result<(), ApiError> {
         Some(v) if v != current => Err(stale(Some(current))),
         _ => Ok(()),
     }
+}
+
+/// The record id of the path and the required version of `If-Match`: what a
+/// `PATCH` names.
+pub fn patch_target(req: &HttpRequest, id: &str) -> Result<(uuid::Uuid, Option<i32>), ApiError> {
+    Ok((crate::http::extract::parse_id(id)?, required_if_match(req)?))
 }
 
 /// The record id of the path and the version of `If-Match`: what a change names.

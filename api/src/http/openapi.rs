@@ -72,7 +72,7 @@ impl Modify for Security {
 }
 
 /// The shared problem responses: (component name, status, description).
-const SHARED: [(&str, &str, &str); 10] = [
+const SHARED: [(&str, &str, &str); 11] = [
     (
         "BadRequest",
         "400",
@@ -95,6 +95,11 @@ const SHARED: [(&str, &str, &str); 10] = [
         "`version.stale`: `If-Match` names an older version; fetch the resource again.",
     ),
     ("PayloadTooLarge", "413", "The body exceeds the size limit."),
+    (
+        "PreconditionRequired",
+        "428",
+        "`precondition.required`: a `PATCH` needs `If-Match` with the `ETag` last read.",
+    ),
     (
         "UnsupportedMediaType",
         "415",
@@ -178,6 +183,15 @@ fn complete(mut doc: Document) -> Document {
             });
             if reads_if_match {
                 statuses.push("412");
+            }
+            let requires_if_match = operation.parameters.as_ref().is_some_and(|ps| {
+                ps.iter().any(|p| {
+                    matches!(p, RefOr::T(p) if p.name.eq_ignore_ascii_case("If-Match")
+                        && p.required == utoipa::openapi::Required::True)
+                })
+            });
+            if requires_if_match {
+                statuses.push("428");
             }
             if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
                 statuses.extend(["401", "403"]);

@@ -278,14 +278,14 @@ pub struct RoundPatch {
 
 /// Changes a round (e.g. extends a deadline). Its catalogue version never changes.
 ///
-/// Send `If-Match` with the `ETag` you read: a round changed meanwhile gives 412
-/// `version.stale`.
+/// `If-Match` with the `ETag` you read is required (428 `precondition.required`
+/// without it): a round changed meanwhile gives 412 `version.stale`.
 #[utoipa::path(
     tag = "admin",
     operation_id = "update_round",
     params(
         ("id" = Uuid, Path, description = "Round id."),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` last read, e.g. `\"3\"`."),
+        ("If-Match" = String, Header, description = "The `ETag` last read, e.g. `\"3\"` (required), or `*` to change whatever version is current."),
     ),
     request_body = RoundPatch,
     security(("bearer" = ["admin"])),
@@ -302,7 +302,7 @@ pub async fn update_round(
     body: ApiJson<RoundPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = crate::http::extract::parse_id(&id)?;
-    let expected = etag::if_match(&req)?;
+    let expected = etag::required_if_match(&req)?;
     let body = body.0;
     let patch = RoundPatchForm {
         name: body.name,

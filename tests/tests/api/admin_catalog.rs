@@ -175,6 +175,15 @@ async fn a_round_is_created_pinned_and_updated_with_if_match() {
             .json(&body)
     };
     let new_window = json!({"certification_window": {"opens_at": "2026-09-01T00:00:00+08:00", "closes_at": "2026-10-08T23:59:59.999+08:00"}});
+    let blind = app
+        .send(
+            app.client
+                .patch(app.url(&path))
+                .bearer_auth(&admin)
+                .json(&new_window),
+        )
+        .await;
+    blind.assert_problem(428, "precondition.required");
     let ok = app.send(patch("\"1\"", new_window.clone())).await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(ok.header("etag").as_deref(), Some("\"2\""));
@@ -219,6 +228,7 @@ async fn bad_round_input_is_422_per_field() {
             app.client
                 .patch(app.url("/api/v1/admin/rounds/0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b"))
                 .bearer_auth(&admin)
+                .header("if-match", "*")
                 .json(&json!({"name": "x"})),
         )
         .await;

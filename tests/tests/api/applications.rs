@@ -629,9 +629,15 @@ async fn the_window_decides_create_change_submit_and_withdraw_but_not_review() {
     app.post_json_as(&token, BASE, &body)
         .await
         .assert_problem(422, "window.closed");
-    patch(app, &token, &id, None, &json!({"items": [tick("03708")]}))
-        .await
-        .assert_problem(422, "window.closed");
+    patch(
+        app,
+        &token,
+        &id,
+        Some("*"),
+        &json!({"items": [tick("03708")]}),
+    )
+    .await
+    .assert_problem(422, "window.closed");
     let reply = action(app, &token, &id, "submit", &json!({})).await;
     let problem = reply.assert_problem(422, "window.closed");
     assert!(problem["detail"].as_str().unwrap().contains("已截止"));
@@ -744,6 +750,14 @@ async fn withdraw_return_resubmit_and_review_with_history() {
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["version"], 1);
 
+    // Without If-Match a change is refused (it could overwrite another's), and
+    // nothing changes.
+    let blind = patch(app, &token, &id, None, &json!({"items": [tick("00019")]})).await;
+    blind.assert_problem(428, "precondition.required");
+    let unchanged = app.get_as(&token, &format!("{BASE}/{id}")).await;
+    assert_eq!(unchanged.json()["version"], 1);
+    assert_eq!(unchanged.json()["item_count"], 1);
+
     // A stale If-Match is refused; the current one works.
     patch(
         app,
@@ -774,9 +788,15 @@ async fn withdraw_return_resubmit_and_review_with_history() {
         action(app, &token, &id, "submit", &json!({})).await.status,
         200
     );
-    patch(app, &token, &id, None, &json!({"items": [tick("00018")]}))
-        .await
-        .assert_problem(409, "state.conflict");
+    patch(
+        app,
+        &token,
+        &id,
+        Some("*"),
+        &json!({"items": [tick("00018")]}),
+    )
+    .await
+    .assert_problem(409, "state.conflict");
     let withdrawn = action(app, &token, &id, "withdraw", &json!({})).await;
     assert_eq!(withdrawn.status, 200, "{}", withdrawn.text);
     let withdrawn = withdrawn.json();
@@ -813,7 +833,7 @@ async fn withdraw_return_resubmit_and_review_with_history() {
         app,
         &token,
         &id,
-        None,
+        Some("*"),
         &json!({"certificate": {"kind": "ncre1", "number": "180101010099", "obtained_on": "2017-06-30"}}),
     )
     .await;
@@ -949,13 +969,13 @@ async fn only_the_owner_staff_of_the_school_and_admins_see_an_application() {
         .await
         .assert_problem(404, "not_found");
     // Another candidate cannot act on it; staff may not edit or submit for the owner.
-    patch(app, &other, &id, None, &json!({"items": []}))
+    patch(app, &other, &id, Some("*"), &json!({"items": []}))
         .await
         .assert_problem(404, "not_found");
     action(app, &other, &id, "submit", &json!({}))
         .await
         .assert_problem(404, "not_found");
-    patch(app, &staff, &id, None, &json!({"items": []}))
+    patch(app, &staff, &id, Some("*"), &json!({"items": []}))
         .await
         .assert_problem(403, "forbidden");
     action(app, &staff, &id, "submit", &json!({}))
@@ -1275,7 +1295,7 @@ async fn an_empty_draft_cannot_be_submitted_and_the_submit_body_is_optional() {
         app,
         &token,
         id,
-        None,
+        Some("*"),
         &json!({"items": [tick("00018"), tick("00019")]}),
     )
     .await;

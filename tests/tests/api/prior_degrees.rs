@@ -182,6 +182,10 @@ async fn the_seed_walkthrough_from_the_pledge_to_an_effective_degree() {
     assert_eq!(got.status, 200);
     assert_eq!(got.header("etag").as_deref(), Some("\"1\""));
     assert_eq!(got.json()["school_name"], "湖北中医药高等专科学校");
+    // Without the ETag the change is refused: it could overwrite another's.
+    app.patch_json_as(&w.candidate, &path(&id), &json!({"school_name": "x"}), None)
+        .await
+        .assert_problem(428, "precondition.required");
     let modified = app
         .patch_json_as(
             &w.candidate,
@@ -210,7 +214,7 @@ async fn the_seed_walkthrough_from_the_pledge_to_an_effective_degree() {
             &w.candidate,
             &path(&id),
             &json!({"major_name": "中药学"}),
-            None,
+            Some("*"),
         )
         .await
         .assert_problem(409, "state.conflict");
@@ -277,8 +281,13 @@ async fn the_seed_walkthrough_from_the_pledge_to_an_effective_degree() {
             &json!({"result": "rejected", "feedback": "x"}),
         )
         .await,
-        app.patch_json_as(&w.candidate, &path(&id), &json!({"major_name": "x"}), None)
-            .await,
+        app.patch_json_as(
+            &w.candidate,
+            &path(&id),
+            &json!({"major_name": "x"}),
+            Some("*"),
+        )
+        .await,
         app.post_json_as(&w.candidate, &format!("{}/submit", path(&id)), &json!({}))
             .await,
     ] {
@@ -488,7 +497,7 @@ async fn the_window_is_open_one_second_before_closes_at_and_closed_one_second_af
             &w.candidate,
             &path(&id),
             &json!({"major_name": "中药学"}),
-            None,
+            Some("*"),
         )
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
@@ -531,7 +540,7 @@ async fn the_window_is_open_one_second_before_closes_at_and_closed_one_second_af
         &w.candidate,
         &path(&id2),
         &json!({"major_name": "中药学"}),
-        None,
+        Some("*"),
     )
     .await
     .assert_problem(422, "window.closed");
@@ -722,7 +731,7 @@ async fn a_certificate_number_belongs_to_one_candidate() {
         &w.other_candidate,
         &path(&other),
         &json!({"certificate_number": number(1)}),
-        None,
+        Some("*"),
     )
     .await
     .assert_problem(409, "state.conflict");
@@ -1121,7 +1130,7 @@ async fn authorization_matrix_of_the_prior_degree_operations() {
             let url = app.url(&path);
             let mut request = match method {
                 "GET" => app.client.get(url),
-                "PATCH" => app.client.patch(url).json(&body()),
+                "PATCH" => app.client.patch(url).header("if-match", "*").json(&body()),
                 _ => app.client.post(url).json(&body()),
             };
             if let Some(t) = token(*who) {

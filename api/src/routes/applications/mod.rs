@@ -162,13 +162,13 @@ pub async fn get_application(
 /// Replaces the items and/or the route's evidence (another effective prior degree, or
 /// another certificate) while the application is `draft` or `returned` (else 409
 /// `state.conflict`) and the window is open (`window.closed`). Checked like creation.
-/// Send `If-Match` with the `ETag` to avoid overwriting a change made elsewhere (412
-/// `version.stale`).
+/// `If-Match` with the `ETag` last read is required (428 `precondition.required`
+/// without it); a change made elsewhere meanwhile gives 412 `version.stale`.
 #[utoipa::path(
     tag = "certification-applications",
     operation_id = "update_certification_application",
     params(("id" = Uuid, Path, description = "Application id."),
-           ("If-Match" = Option<String>, Header, description = "The ETag last read.")),
+           ("If-Match" = String, Header, description = "The ETag last read (required), or `*` to change whatever version is current.")),
     request_body = UpdateApplication,
     security(("bearer" = ["candidate"])),
     responses(
@@ -185,7 +185,7 @@ pub async fn update_application(
     id: web::Path<String>,
     body: ApiJson<UpdateApplication>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = etag::target(&req, &id)?;
+    let target = etag::patch_target(&req, &id)?;
     let body = body.0;
     let change = Change {
         prior_degree_id: body.prior_degree_id,

@@ -165,8 +165,9 @@ pub async fn get_prior_degree(
 /// Step 6 ("modify", R4): the holder changes any of the declared fields while the prior
 /// degree is `draft` or `rejected` (otherwise 409 `state.conflict`), inside the current
 /// round's prior-degree window (422 `window.closed`, R6). The whole record is checked
-/// again, the certificate number against the declared fields. Send the `ETag` as
-/// `If-Match`: a stale version is 412 `version.stale`. The status does not change; a
+/// again, the certificate number against the declared fields. The `ETag` last read is
+/// required as `If-Match` (428 `precondition.required` without it); a stale version is
+/// 412 `version.stale`. The status does not change; a
 /// rejected degree stays `rejected` until it is submitted again.
 ///
 /// State machine: `draft` →(submit)→ `submitted` →(verification)→ `effective` (final)
@@ -176,7 +177,7 @@ pub async fn get_prior_degree(
     operation_id = "update_prior_degree",
     params(
         ("id" = Uuid, Path, description = "The prior degree's id."),
-        ("If-Match" = Option<String>, Header, description = "The ETag last read, e.g. \"2\"."),
+        ("If-Match" = String, Header, description = "The ETag last read, e.g. \"2\" (required), or `*` to change whatever version is current."),
     ),
     request_body = PriorDegreeChanges,
     security(("bearer" = ["candidate"])),
@@ -194,7 +195,7 @@ pub async fn update_prior_degree(
     id: web::Path<String>,
     body: ApiJson<PriorDegreeChanges>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = etag::target(&req, &id)?;
+    let target = etag::patch_target(&req, &id)?;
     let changes = body.0.into();
     let shown = state
         .change(move |conn| Ok(cases::update(conn, &user.0, Utc::now(), target, &changes)?))
