@@ -41,6 +41,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(routes::admin::create_school)
             .service(routes::admin::create_staff)
             .service(routes::admin::create_service_account)
+            .service(routes::admin::reissue_service_account_secret)
             .service(routes::admin_catalog::import_catalog)
             .service(routes::admin_catalog::import_rules_csv)
             .service(routes::admin_catalog::create_round)

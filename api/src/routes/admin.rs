@@ -167,6 +167,46 @@ pub struct ServiceAccountCreated {
     pub secret: String,
 }
 
+/// Issues a new secret for a service account whose secret was lost or leaked.
+///
+/// The old secret stops working at once, and so do the refresh tokens signed in
+/// with it; the new one is returned once (never stored for `Idempotency-Key`
+/// replay: a lost answer means another re-issue). Anything but a service account
+/// is 404.
+#[utoipa::path(
+    tag = "admin",
+    operation_id = "reissue_service_account_secret",
+    params(("id" = Uuid, Path, description = "The service account's id.")),
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The new secret; keep it now, it is not shown again.", body = ServiceAccountCreated),
+    )
+)]
+#[post("/admin/service-accounts/{id}/secret")]
+pub async fn reissue_service_account_secret(
+    admin: AdminUser,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = crate::http::extract::parse_id(&id)?;
+    let secret = secret::new_token();
+    let hash = hash_off_worker(secret.clone()).await?;
+    let row = state
+        .change(move |conn| Ok(accounts::reissue_service_secret(conn, &admin.0, id, &hash)?))
+        .await?;
+    Ok(carries_secret(
+        HttpResponse::Ok()
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .json(ServiceAccountCreated {
+                id: row.id,
+                username: row.username.unwrap_or_default(),
+                name: row.name,
+                scopes: row.scopes,
+                secret,
+            }),
+    ))
+}
+
 /// Creates a service account (role `integration`) with explicit scopes; its
 /// secret is returned once and stored only as a hash.
 #[utoipa::path(

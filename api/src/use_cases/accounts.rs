@@ -193,6 +193,32 @@ pub fn create_service_account(
     insert(conn, account)
 }
 
+/// Gives service account `id` a new secret (its hash): the old one stops working
+/// at once, and so do the refresh tokens issued with it. Admins only; anything but
+/// a service account is "no such service account".
+pub fn reissue_service_secret(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    secret_hash: &str,
+) -> Outcome<AccountRow> {
+    if !actor.can_administer() {
+        return Err(Refusal::Forbidden);
+    }
+    let no_such = || Refusal::not_found("找不到该服务账号", "there is no such service account");
+    super::transaction(conn, |conn| {
+        let row = match accounts::find(conn, id) {
+            Err(DbError::NotFound) => return Err(no_such()),
+            other => other?,
+        };
+        if row.role != Role::Integration {
+            return Err(no_such());
+        }
+        set_password(conn, id, secret_hash, false)?;
+        Ok(row)
+    })
+}
+
 /// The actor's own account.
 pub fn own_account(conn: &mut PgConnection, actor: &Actor) -> Outcome<AccountRow> {
     Ok(accounts::find(conn, actor.id)?)

@@ -720,6 +720,82 @@ async fn a_service_account_secret_is_shown_once_and_its_token_carries_scopes() {
 }
 
 #[tokio::test]
+async fn a_lost_service_secret_is_replaced_never_shown_again_and_the_old_one_stops_working() {
+    let app = spawn_app_with_sample().await;
+    let admin = app.admin_token().await;
+    let created = app
+        .post_json_as(
+            &admin,
+            "/api/v1/admin/service-accounts",
+            &json!({"username": "chsi-sync", "name": "学信网核验同步", "scopes": ["outbox:read"]}),
+        )
+        .await
+        .json();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let old = created["secret"].as_str().unwrap().to_owned();
+    let session = app.login("chsi-sync", &old).await;
+    let path = format!("/api/v1/admin/service-accounts/{id}/secret");
+    let reissue = || {
+        app.send(
+            app.client
+                .post(app.url(&path))
+                .bearer_auth(&admin)
+                .header("idempotency-key", "reissue-1"),
+        )
+    };
+    let first = reissue().await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.header("cache-control").as_deref(), Some("no-store"));
+    let new = first.json()["secret"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert_eq!(first.json()["username"], "chsi-sync");
+    assert_eq!(first.json()["scopes"], json!(["outbox:read"]));
+
+    // The old secret and what was signed in with it stop working; the new one works.
+    let refused = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"login": "chsi-sync", "password": old}),
+        )
+        .await;
+    refused.assert_problem(401, "auth.invalid_credentials");
+    app.post_json(
+        "/api/v1/auth/refresh",
+        &json!({"refresh_token": session["refresh_token"]}),
+    )
+    .await
+    .assert_problem(401, "auth.invalid_token");
+    app.login("chsi-sync", &new).await;
+
+    // A secret is never replayed: the same key issues another one.
+    let again = reissue().await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert!(again.header("idempotent-replayed").is_none());
+    assert_ne!(again.json()["secret"], json!(new));
+
+    // Admins only; only service accounts.
+    app.create_school(&admin, "HBU01").await;
+    let staff = app.staff_token(&admin, "li.laoshi", "HBU01").await;
+    app.post_json_as(&staff, &path, &json!(null))
+        .await
+        .assert_problem(403, "forbidden");
+    let staff_id = app.query_json("SELECT id::text FROM accounts WHERE username = 'li.laoshi'")[0]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for other in [staff_id.as_str(), "0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b"] {
+        app.post_json_as(
+            &admin,
+            &format!("/api/v1/admin/service-accounts/{other}/secret"),
+            &json!(null),
+        )
+        .await
+        .assert_problem(404, "not_found");
+    }
+}
+
+#[tokio::test]
 async fn schools_are_created_by_admins_and_listed_for_anyone() {
     let app = spawn_app_with_sample().await;
     let admin = app.admin_token().await;

@@ -351,6 +351,7 @@ fn table() -> Vec<Entry> {
         entry("create_service_account", Only(ADMIN), 422)
             .json(empty)
             .code("required"),
+        entry("reissue_service_account_secret", Only(ADMIN), 200),
         // Prior degrees.
         entry("create_prior_degree", Only(CANDIDATE), 422)
             .json(empty)
@@ -482,6 +483,8 @@ struct World {
     targets: [Target; 2],
     round_id: String,
     outbox_id: i64,
+    /// A service account that is none of the personas (its secret is re-issued).
+    spare_service_id: String,
     /// A second session of candidate A, which no one else may sign out.
     spare_refresh: String,
 }
@@ -608,6 +611,15 @@ async fn world() -> World {
     let outbox_id = app.query_json("SELECT id FROM outbox ORDER BY id LIMIT 1")[0]["id"]
         .as_i64()
         .expect("an outbox row");
+    let spare_service_id = id_of(
+        &created(
+            &app,
+            &admin,
+            "/api/v1/admin/service-accounts",
+            &json!({"username": "spare-svc", "name": "spare", "scopes": ["outbox:read"]}),
+        )
+        .await,
+    );
     let spare_refresh = app.login(&tests::exam_number(1), PASSWORD).await["refresh_token"]
         .as_str()
         .unwrap()
@@ -628,6 +640,7 @@ async fn world() -> World {
         targets: [target_a, target_b],
         round_id: round.id.to_string(),
         outbox_id,
+        spare_service_id,
         spare_refresh,
     }
 }
@@ -700,6 +713,7 @@ fn path_value(w: &World, t: &Target, path: &str, param: &str) -> String {
         "id" if p == "/api/v1/staff/candidates/{id}" => t.candidate_id.clone(),
         "id" if p.starts_with("/api/v1/admin/rounds/") => w.round_id.clone(),
         "id" if p.starts_with("/api/v1/integration/outbox/") => w.outbox_id.to_string(),
+        "id" if p.starts_with("/api/v1/admin/service-accounts/") => w.spare_service_id.clone(),
         "code" if p.starts_with("/api/v1/courses/") => "00015".into(),
         "code" if p.starts_with("/api/v1/majors/") => MAJOR.into(),
         _ => panic!("no fixture for path parameter {{{param}}} of {path}: add one to path_value"),
