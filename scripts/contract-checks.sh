@@ -345,7 +345,8 @@ run_schemathesis() {
     local rc=0
     # Run from the report folder: Schemathesis keeps its crash cache (for
     # `st replay`) in ./.schemathesis, which must not land in the work tree.
-    run_child env -C "$out" "$SCHEMATHESIS" run "$SCHEMA_URL" \
+    run_child env -C "$out" "$SCHEMATHESIS" --config-file "$ROOT/scripts/schemathesis.toml" \
+        run "$SCHEMA_URL" \
         --checks "$CHECKS" \
         --max-examples "$MAX_EXAMPLES" \
         --seed "$SEED" \
