@@ -23,8 +23,30 @@ pub struct CsvError {
     pub row: usize,
     /// What kind of problem it is.
     pub kind: CsvErrorKind,
-    /// What is wrong (`csv.format`), the message naming the row (`row 3: …`).
+    /// What is wrong (`csv.format` or `text.control`), the message naming the
+    /// row (`row 3: …`).
     pub violation: Violation,
+}
+
+impl CsvError {
+    /// The same problem with a message that does not name the row, for callers
+    /// that report the row in a location of their own.
+    pub fn unlocated(&self) -> Violation {
+        match self.kind {
+            CsvErrorKind::Control { column, character } => {
+                let v = crate::text::refusal(character);
+                Violation::new(
+                    v.code,
+                    format!("第 {column} 列：{}", v.zh),
+                    format!("column {column}: {}", v.en),
+                )
+            }
+            kind => {
+                let (zh, en) = kind.messages();
+                Violation::new("csv.format", zh, en)
+            }
+        }
+    }
 }
 
 /// The ways quoting can be broken.
@@ -36,11 +58,20 @@ pub enum CsvErrorKind {
     TextAfterClosingQuote,
     /// A quote inside a cell that does not start with one.
     QuoteInUnquotedCell,
+    /// A cell holds a control character or a bidirectional override
+    /// (`text.control`, [`crate::text`]); `column` counts from 1.
+    Control {
+        /// The column of the cell, from 1.
+        column: usize,
+        /// The first refused character.
+        character: char,
+    },
 }
 
 impl CsvErrorKind {
     fn messages(self) -> (&'static str, &'static str) {
         match self {
+            Self::Control { .. } => unreachable!("a control character has its own message"),
             Self::UnclosedQuote => ("引号未闭合", "a quoted cell is not closed"),
             Self::TextAfterClosingQuote => (
                 "引号结束后、逗号之前出现了其他字符",
@@ -51,13 +82,6 @@ impl CsvErrorKind {
                 "a quote inside an unquoted cell: quote the whole cell and double the quote (\"\")",
             ),
         }
-    }
-
-    /// The problem as a `csv.format` violation whose message does not name the row,
-    /// for callers that report the row in a location of their own.
-    pub fn violation(self) -> Violation {
-        let (zh, en) = self.messages();
-        Violation::new("csv.format", zh, en)
     }
 }
 
@@ -74,8 +98,56 @@ fn format_error(row: usize, kind: CsvErrorKind) -> CsvError {
     }
 }
 
+/// Checks every cell as free text ([`crate::text::checked`]) and NFC-normalises
+/// it. Line breaks (in quoted cells) are allowed only in a column whose header
+/// is prose (`reason`, `note`); the header row itself allows none.
+fn checked_cells(records: &mut [Record]) -> Result<(), CsvError> {
+    let header: Vec<String> = records
+        .first()
+        .map(|h| {
+            h.cells
+                .iter()
+                .map(|c| c.trim().to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    for (index, record) in records.iter_mut().enumerate() {
+        for (i, cell) in record.cells.iter_mut().enumerate() {
+            let prose = index > 0
+                && header
+                    .get(i)
+                    .is_some_and(|h| crate::text::allows_line_breaks(h));
+            if let Some(character) = crate::text::first_refused(cell, prose) {
+                let (row, column) = (record.row, i + 1);
+                let v = crate::text::refusal(character);
+                return Err(CsvError {
+                    row,
+                    kind: CsvErrorKind::Control { column, character },
+                    violation: Violation::new(
+                        v.code,
+                        format!("第 {row} 行第 {column} 列：{}", v.zh),
+                        format!("row {row}, column {column}: {}", v.en),
+                    ),
+                });
+            }
+            if let Ok(normal) = crate::text::checked(cell, prose) {
+                *cell = normal;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Splits `text` into records; blank lines are left out (but counted as rows).
+/// Every cell is checked as free text and NFC-normalised (`text.control`).
 pub fn records(text: &str) -> Result<Vec<Record>, CsvError> {
+    let mut records = split(text)?;
+    checked_cells(&mut records)?;
+    Ok(records)
+}
+
+/// Splits `text` into records as they are written, cells unchecked.
+pub fn split(text: &str) -> Result<Vec<Record>, CsvError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut records = Vec::new();
     let mut cells: Vec<String> = Vec::new();
@@ -139,8 +211,58 @@ pub fn records(text: &str) -> Result<Vec<Record>, CsvError> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn control_characters_in_cells_are_refused_with_row_and_column() {
+        let e = records("name,note\n张三,ok\n\u{1b}[2J李四,ok\n").unwrap_err();
+        assert_eq!(
+            (e.row, e.kind),
+            (
+                3,
+                CsvErrorKind::Control {
+                    column: 1,
+                    character: '\u{1b}'
+                }
+            )
+        );
+        assert_eq!(e.violation.code, "text.control");
+        assert!(
+            e.violation.en.starts_with("row 3, column 1: "),
+            "{}",
+            e.violation.en
+        );
+        assert!(
+            e.unlocated().en.starts_with("column 1: "),
+            "{}",
+            e.unlocated().en
+        );
+        let e = records("name\n\"王\n五\"\n").unwrap_err();
+        assert_eq!(
+            e.kind,
+            CsvErrorKind::Control {
+                column: 1,
+                character: '\n'
+            },
+            "no line break in a name"
+        );
+        let e = records("name,note\n张三,\"x\u{202E}y\"\n").unwrap_err();
+        assert_eq!(
+            e.kind,
+            CsvErrorKind::Control {
+                column: 2,
+                character: '\u{202e}'
+            },
+            "no override even in prose"
+        );
+    }
+
+    #[test]
+    fn prose_columns_keep_line_breaks_and_cells_are_nfc() {
+        let r = records("name,Note\nJose\u{301},\"第一行\r\n第二行\"\n").unwrap();
+        assert_eq!(r[1].cells, ["Jos\u{e9}", "第一行\r\n第二行"]);
+    }
+
     fn cells(text: &str) -> Vec<(usize, Vec<&'static str>)> {
-        records(text)
+        split(text)
             .unwrap()
             .into_iter()
             .map(|r| {
@@ -199,7 +321,7 @@ mod tests {
         ] {
             let e = records(text).unwrap_err();
             assert_eq!(e.kind, kind, "{text:?}");
-            let bare = e.kind.violation();
+            let bare = e.unlocated();
             assert_eq!(bare.code, "csv.format");
             assert_eq!(e.violation.en, format!("row {}: {}", e.row, bare.en));
             assert_eq!(e.violation.zh, format!("第 {} 行：{}", e.row, bare.zh));

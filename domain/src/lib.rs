@@ -18,6 +18,7 @@ pub mod eligibility;
 pub mod new_account;
 pub mod prior_degree;
 pub mod score;
+pub mod text;
 pub mod violation;
 pub mod window;
 

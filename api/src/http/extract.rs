@@ -203,21 +203,26 @@ fn deserialize_problem(path: &str, message: &str, syntax: bool) -> ApiError {
     }])
 }
 
-/// Deserializes JSON bytes, naming the field on failure.
+/// Deserializes JSON bytes, naming the field on failure. Every string in the
+/// body is checked as free text first (`text.control`, with every offending field
+/// at once) and NFC-normalised, so no operation can store what the convention
+/// refuses ([`domain::text`]).
 pub fn from_json_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let syntax = matches!(
-            e.inner().classify(),
-            serde_json::error::Category::Syntax
-                | serde_json::error::Category::Eof
-                | serde_json::error::Category::Io
-        );
-        deserialize_problem(&e.path().to_string(), &e.inner().to_string(), syntax)
-    })?;
+    let mut value: serde_json::Value = serde::Deserialize::deserialize(&mut de)
+        .map_err(|e: serde_json::Error| deserialize_problem(".", &e.to_string(), true))?;
     de.end()
         .map_err(|e| deserialize_problem(".", &e.to_string(), true))?;
-    Ok(value)
+    let problems = domain::text::check_json(&mut value);
+    if !problems.is_empty() {
+        return Err(ApiError::validation(
+            (problems.into_iter())
+                .map(|(path, v)| FieldProblem::from_violation(path, v))
+                .collect(),
+        ));
+    }
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| deserialize_problem(&e.path().to_string(), &e.inner().to_string(), false))
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {

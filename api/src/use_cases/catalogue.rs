@@ -105,10 +105,17 @@ pub fn parse_document(json: &[u8]) -> Result<ValidCatalog, Problems> {
         )]
     };
     let mut de = serde_json::Deserializer::from_slice(json);
-    let catalog: Catalog = serde_path_to_error::deserialize(&mut de)
-        .map_err(|e| malformed(e.path().to_string(), e.inner().to_string()))?;
+    let mut value: serde_json::Value = serde::Deserialize::deserialize(&mut de)
+        .map_err(|e: serde_json::Error| malformed(String::new(), e.to_string()))?;
     de.end()
         .map_err(|e| malformed(String::new(), e.to_string()))?;
+    // Course, major and rule names are free text like any other (text.control).
+    let problems = domain::text::check_json(&mut value);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let catalog: Catalog = serde_path_to_error::deserialize(value)
+        .map_err(|e| malformed(e.path().to_string(), e.inner().to_string()))?;
     catalog.validate()
 }
 

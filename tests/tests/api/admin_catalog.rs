@@ -88,6 +88,13 @@ async fn an_invalid_catalogue_reports_every_problem_and_changes_nothing() {
     );
     assert_eq!(versions(&app), before);
 
+    let mut spoofed: Value = serde_json::from_str(SAMPLE).unwrap();
+    spoofed["courses"][1]["name"] = json!("药理学\u{202E}");
+    let reply = put_catalog(&app, &admin, &spoofed.to_string(), "application/json").await;
+    let problem = reply.assert_problem(422, "text.control");
+    assert_eq!(problem["errors"][0]["field"], "courses[1].name");
+    assert_eq!(versions(&app), before);
+
     let malformed = put_catalog(&app, &admin, "{\"label\": 5}", "application/json").await;
     malformed.assert_problem(422, "catalog.format");
     put_catalog(&app, &admin, SAMPLE, "text/plain")

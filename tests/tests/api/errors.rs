@@ -281,7 +281,9 @@ async fn a_nul_character_is_422_not_a_server_error() {
             &serde_json::json!({"code": "S1", "name": "学\u{0}院"}),
         )
         .await;
-    json.assert_problem(422, "text.nul");
+    // In a body a NUL is one of the control characters free text refuses.
+    let body = json.assert_problem(422, "text.control");
+    assert_eq!(body["errors"][0]["field"], "name");
 }
 
 #[tokio::test]
@@ -469,4 +471,169 @@ async fn a_request_head_that_cannot_be_parsed_gets_400_problem_json() {
         "{head}"
     );
     assert_eq!(body["code"], "request.malformed");
+}
+
+/// Every string a request body can carry, as `(JSON path, a body with only that
+/// string set to `bad`)`, from the operation's schema in the OpenAPI document.
+fn string_fields(
+    doc: &serde_json::Value,
+    schema: &serde_json::Value,
+    bad: &dyn Fn(&str) -> serde_json::Value,
+    depth: usize,
+) -> Vec<(String, serde_json::Value)> {
+    use serde_json::{Value, json};
+    if depth > 8 {
+        return Vec::new();
+    }
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return string_fields(doc, &doc["components"]["schemas"][name], bad, depth + 1);
+    }
+    let mut out = Vec::new();
+    for key in ["oneOf", "anyOf", "allOf"] {
+        for alternative in schema[key].as_array().into_iter().flatten() {
+            out.extend(string_fields(doc, alternative, bad, depth + 1));
+        }
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if types.contains(&"string") {
+        out.push((String::new(), json!(null)));
+    }
+    if let Some(properties) = schema["properties"].as_object() {
+        for (name, property) in properties {
+            for (path, _) in string_fields(doc, property, bad, depth + 1) {
+                let path = match path.as_str() {
+                    "" => name.clone(),
+                    p if p.starts_with('[') => format!("{name}{p}"),
+                    p => format!("{name}.{p}"),
+                };
+                out.push((path, json!(null)));
+            }
+        }
+    }
+    if types.contains(&"array") || schema.get("items").is_some() {
+        for (path, _) in string_fields(doc, &schema["items"], bad, depth + 1) {
+            let path = match path.as_str() {
+                "" => "[0]".to_owned(),
+                p if p.starts_with('[') => format!("[0]{p}"),
+                p => format!("[0].{p}"),
+            };
+            out.push((path, json!(null)));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
+    for (path, body) in &mut out {
+        *body = body_at(path, bad(path));
+    }
+    out
+}
+
+/// The JSON value holding `leaf` at `path` (`items[0].note`, `[0].name`).
+fn body_at(path: &str, leaf: serde_json::Value) -> serde_json::Value {
+    if path.is_empty() {
+        return leaf;
+    }
+    if let Some(rest) = path.strip_prefix("[0]") {
+        let rest = rest.strip_prefix('.').unwrap_or(rest);
+        return serde_json::Value::Array(vec![body_at(rest, leaf)]);
+    }
+    let end = path.find(['.', '[']).unwrap_or(path.len());
+    let (name, rest) = path.split_at(end);
+    let rest = rest.strip_prefix('.').unwrap_or(rest);
+    let mut object = serde_json::Map::new();
+    object.insert(name.to_owned(), body_at(rest, leaf));
+    serde_json::Value::Object(object)
+}
+
+#[tokio::test]
+async fn every_string_of_every_json_body_refuses_control_characters_and_bidi_overrides() {
+    use serde_json::{Value, json};
+    let app = tests::spawn_app_with_sample().await;
+    let admin = app.admin_token().await;
+    app.create_school(&admin, "HBU01").await;
+    let staff = app.staff_token(&admin, "li.laoshi", "HBU01").await;
+    let (_, candidate) = app.candidate(1, Some("HBU01"), "100701").await;
+    let integration = app
+        .integration_token(
+            &admin,
+            "all-scopes",
+            &["verification:write", "outbox:read", "applications:read"],
+        )
+        .await;
+    let doc = app.get("/api-docs/openapi.json").await.json();
+    // ESC and RLO everywhere; in prose (where line breaks are allowed) a BEL.
+    let bad = |path: &str| {
+        let prose = ["reason", "note", "feedback", "pledge.text"]
+            .iter()
+            .any(|p| path.ends_with(p));
+        json!(if prose {
+            "第一行\n\u{7}"
+        } else if path.len().is_multiple_of(2) {
+            "张三\u{202E}gpj"
+        } else {
+            "\u{1b}[31m红"
+        })
+    };
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(schema) = op["requestBody"]["content"]["application/json"].get("schema")
+            else {
+                continue;
+            };
+            let roles: Vec<&str> = (op["security"].as_array().into_iter().flatten())
+                .filter_map(|s| s["bearer"].as_array())
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let signed_in = (op["security"].as_array().into_iter().flatten())
+                .any(|s| s.get("bearer").is_some());
+            let token = match roles.as_slice() {
+                [] if !signed_in => None,
+                [] => Some(&candidate),
+                r if r.contains(&"admin") => Some(&admin),
+                ["staff", ..] => Some(&staff),
+                ["candidate", ..] => Some(&candidate),
+                _ => Some(&integration),
+            };
+            let url = path
+                .replace("{id}", "0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b")
+                .replace("{code}", "100701");
+            for (field, body) in string_fields(&doc, schema, &bad, 0) {
+                let mut request = match method.as_str() {
+                    "post" => app.client.post(app.url(&url)),
+                    "put" => app.client.put(app.url(&url)),
+                    "patch" => app.client.patch(app.url(&url)).header("if-match", "*"),
+                    other => panic!("a body on {other}"),
+                };
+                if let Some(t) = token {
+                    request = request.bearer_auth(t);
+                }
+                let reply = app.send(request.json(&body)).await;
+                checked += 1;
+                let json = reply.json();
+                let refused = reply.status == 422
+                    && json["code"] == "text.control"
+                    && json["errors"][0]["field"] == field.as_str();
+                if !refused {
+                    failures.push(format!(
+                        "{method} {path} {field}: {} {}",
+                        reply.status, reply.text
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} fields found");
+    assert!(
+        failures.is_empty(),
+        "{checked} checked:\n{}",
+        failures.join("\n")
+    );
 }

@@ -522,6 +522,10 @@ async fn an_unusable_file_is_refused_whole() {
             "exam_number,id_number,name,phone,major_code\n\"open\n",
             "csv.format",
         ),
+        (
+            "exam_number,id_number,name,phone,major_code\n1,2,\u{1b}[2J张三,4,5\n",
+            "text.control",
+        ),
     ] {
         import(&s.app, &s.staff, csv)
             .await
