@@ -100,7 +100,7 @@ fn format_error(row: usize, kind: CsvErrorKind) -> CsvError {
 
 /// Checks every cell as free text ([`crate::text::checked`]) and NFC-normalises
 /// it. Line breaks (in quoted cells) are allowed only in a column whose header
-/// is prose (`reason`, `note`); the header row itself allows none.
+/// is prose (`reason`, `note`), and TAB likewise; the header row allows none.
 fn checked_cells(records: &mut [Record]) -> Result<(), CsvError> {
     let header: Vec<String> = records
         .first()

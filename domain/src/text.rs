@@ -5,7 +5,8 @@
 //! that rewrites a log line) and the bidirectional overrides and isolates
 //! (U+202A–U+202E, U+2066–U+2069, which make "张三\u{202E}moc.exe" show reversed on
 //! a staff screen) are refused with `text.control`. Line breaks are allowed where
-//! text is prose: `pledge.text`, `note`, `feedback`, `reason` and `…_reason`.
+//! text is prose, and so is TAB: `pledge.text`, `reason` and `note` (API.md,
+//! "Precise points of the additions"). Input is NFC-normalised first, then checked.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::is_nfc_quick;
@@ -22,17 +23,14 @@ fn refused(c: char) -> bool {
 pub fn allows_line_breaks(path: &str) -> bool {
     let last = path.rsplit('.').next().unwrap_or(path);
     let last = last.split('[').next().unwrap_or(last);
-    matches!(last, "reason" | "note" | "feedback")
-        || last.ends_with("_reason")
-        || path == "pledge.text"
-        || path.ends_with(".pledge.text")
+    matches!(last, "reason" | "note") || path == "pledge.text" || path.ends_with(".pledge.text")
 }
 
 /// The first character of `text` that free text refuses (with `line_breaks`,
-/// LF and CR are allowed).
+/// LF, CR and TAB are allowed).
 pub fn first_refused(text: &str, line_breaks: bool) -> Option<char> {
     text.chars()
-        .find(|&c| refused(c) && !(line_breaks && matches!(c, '\n' | '\r')))
+        .find(|&c| refused(c) && !(line_breaks && matches!(c, '\n' | '\r' | '\t')))
 }
 
 /// The `text.control` refusal naming the refused character `c`.
@@ -46,15 +44,16 @@ pub fn refusal(c: char) -> Violation {
 }
 
 /// `text` NFC-normalised, or `text.control` naming the first refused character.
-/// With `line_breaks`, LF and CR are allowed.
+/// With `line_breaks`, LF, CR and TAB are allowed.
 pub fn checked(text: &str, line_breaks: bool) -> Result<String, Violation> {
-    if let Some(c) = first_refused(text, line_breaks) {
-        return Err(refusal(c));
-    }
-    Ok(match is_nfc_quick(text.chars()) {
+    let normal = match is_nfc_quick(text.chars()) {
         unicode_normalization::IsNormalized::Yes => text.to_owned(),
         _ => text.nfc().collect(),
-    })
+    };
+    match first_refused(&normal, line_breaks) {
+        Some(c) => Err(refusal(c)),
+        None => Ok(normal),
+    }
 }
 
 /// Checks every string of a JSON value as free text ([`checked`], line breaks
@@ -132,8 +131,8 @@ mod tests {
     #[test]
     fn line_breaks_only_where_allowed() {
         assert_eq!(
-            checked("第一行\r\n第二行", true).unwrap(),
-            "第一行\r\n第二行"
+            checked("第一行\r\n\t第二行", true).unwrap(),
+            "第一行\r\n\t第二行"
         );
         assert!(
             checked("a\u{7}b", true).is_err(),
@@ -143,8 +142,7 @@ mod tests {
         assert!(allows_line_breaks("items[2].note"));
         assert!(allows_line_breaks("items[0].reason"));
         assert!(allows_line_breaks("pledge.text"));
-        assert!(allows_line_breaks("[0].feedback"));
-        assert!(allows_line_breaks("return_reason"));
+        assert!(!allows_line_breaks("[0].feedback"));
         assert!(!allows_line_breaks("name"));
         assert!(!allows_line_breaks("items[0].learned_course_name"));
         assert!(!allows_line_breaks("text"));

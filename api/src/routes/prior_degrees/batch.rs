@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn csv_splits_quoted_fields_and_crlf() {
         let rows = csv_rows(
-            "\u{feff}certificate_number,result,feedback\r\n1,rejected,\"x, \"\"y\"\"\"\r\n\n  \n2,effective,\n3,rejected,\"多\n行\"\n",
+            "\u{feff}certificate_number,result,feedback\r\n1,rejected,\"x, \"\"y\"\"\"\r\n\n  \n2,effective,\n3,rejected,\"多,行\"\n",
         )
         .unwrap();
         let rows: Vec<(&str, &str, Option<&str>)> = rows
@@ -249,9 +249,12 @@ mod tests {
             [
                 ("1", "rejected", Some("x, \"y\"")),
                 ("2", "effective", None),
-                ("3", "rejected", Some("多\n行")),
+                ("3", "rejected", Some("多,行")),
             ]
         );
+        // Feedback is not one of the prose fields (API.md): no line break there.
+        let refused = csv_rows("certificate_number,result,feedback\n3,rejected,\"多\n行\"\n");
+        assert!(refused.is_err());
     }
 
     #[test]
