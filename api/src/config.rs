@@ -33,6 +33,9 @@ pub struct Settings {
     pub load_sample_catalog: bool,
     /// Where the token signing key comes from.
     pub jwt_key: JwtKeySource,
+    /// `TRUSTED_PROXIES`: comma-separated CIDRs whose `X-Forwarded-For` is
+    /// believed (the client address rule of [`crate::http::client`]); none by default.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Where the Ed25519 token signing key comes from.
@@ -69,6 +72,7 @@ impl std::fmt::Debug for Settings {
             .field("log_json", &self.log_json)
             .field("jwt_key", &self.jwt_key)
             .field("load_sample_catalog", &self.load_sample_catalog)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -132,6 +136,13 @@ impl Settings {
             shutdown_timeout_secs: parse("SHUTDOWN_TIMEOUT_SECS", 30)?,
             workers: var("WORKERS").map(|_| parse("WORKERS", 1)).transpose()?,
             handle_signals: true,
+            trusted_proxies: crate::http::client::parse_trusted(
+                &var("TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|reason| ConfigError {
+                name: "TRUSTED_PROXIES",
+                reason,
+            })?,
         })
     }
 
@@ -150,6 +161,7 @@ impl Settings {
             handle_signals: false,
             jwt_key: JwtKeySource::Ephemeral,
             load_sample_catalog: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }

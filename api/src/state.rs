@@ -6,7 +6,6 @@ use diesel::PgConnection;
 use persistence::DbPool;
 
 use crate::auth::keys::JwtKeys;
-use crate::auth::throttle::AddressThrottle;
 use crate::catalog_cache::CatalogCache;
 use crate::http::problem::ApiError;
 
@@ -17,8 +16,8 @@ pub struct AppState {
     pub pool: DbPool,
     /// The token signing key.
     pub keys: Arc<JwtKeys>,
-    /// Failed sign-ins per client address.
-    pub throttle: Arc<AddressThrottle>,
+    /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client address.
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// The current catalogue, in memory (catalogue reads never hit the database).
     pub catalog: CatalogCache,
     /// Whether this instance can serve (migrated, catalogue loaded, database up).

@@ -19,6 +19,7 @@ pub mod new_account;
 pub mod prior_degree;
 pub mod score;
 pub mod text;
+pub mod throttle;
 pub mod violation;
 pub mod window;
 

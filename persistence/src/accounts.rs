@@ -51,10 +51,6 @@ pub struct AccountRow {
     pub must_change_password: bool,
     /// Service-account scopes.
     pub scopes: Vec<String>,
-    /// Consecutive failed sign-ins.
-    pub failed_logins: i32,
-    /// Locked until then after too many failures.
-    pub locked_until: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -173,46 +169,7 @@ pub fn find_by_login(
     Ok(query.first(conn).optional()?)
 }
 
-/// Counts a failed sign-in; at `max` failures the account is locked until
-/// `lock_until` and the count starts again. Returns the lock, if any.
-pub fn record_failure(
-    conn: &mut PgConnection,
-    id: Uuid,
-    max: i32,
-    lock_until: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, DbError> {
-    use diesel::dsl::sql;
-    use diesel::sql_types::{Integer, Nullable, Timestamptz};
-    let locked: Option<DateTime<Utc>> = diesel::update(accounts::table.find(id))
-        .set((
-            accounts::locked_until.eq(sql::<Nullable<Timestamptz>>(
-                "CASE WHEN failed_logins + 1 >= ",
-            )
-            .bind::<Integer, _>(max)
-            .sql(" THEN ")
-            .bind::<Timestamptz, _>(lock_until)
-            .sql(" ELSE locked_until END")),
-            accounts::failed_logins.eq(sql::<Integer>("CASE WHEN failed_logins + 1 >= ")
-                .bind::<Integer, _>(max)
-                .sql(" THEN 0 ELSE failed_logins + 1 END")),
-        ))
-        .returning(accounts::locked_until)
-        .get_result(conn)?;
-    Ok(locked)
-}
-
-/// Clears the failure count and any lock after a successful sign-in.
-pub fn record_success(conn: &mut PgConnection, id: Uuid) -> Result<(), DbError> {
-    diesel::update(accounts::table.find(id))
-        .set((
-            accounts::failed_logins.eq(0),
-            accounts::locked_until.eq(None::<DateTime<Utc>>),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Sets a new password hash (and whether it is temporary); clears any lock.
+/// Sets a new password hash (and whether it is temporary).
 pub fn set_password(
     conn: &mut PgConnection,
     id: Uuid,
@@ -223,8 +180,6 @@ pub fn set_password(
         .set((
             accounts::password_hash.eq(hash),
             accounts::must_change_password.eq(temporary),
-            accounts::failed_logins.eq(0),
-            accounts::locked_until.eq(None::<DateTime<Utc>>),
             accounts::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)?;

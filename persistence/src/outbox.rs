@@ -15,6 +15,8 @@ pub enum NotificationKind {
     VerificationResult,
     /// A certification application's status change.
     ApplicationStatus,
+    /// Sign-in refused for a while after the account's daily failure limit.
+    SignInThrottled,
 }
 
 impl NotificationKind {
@@ -24,6 +26,7 @@ impl NotificationKind {
             NotificationKind::PasswordReset => "password_reset",
             NotificationKind::VerificationResult => "verification_result",
             NotificationKind::ApplicationStatus => "application_status",
+            NotificationKind::SignInThrottled => "sign_in_throttled",
         }
     }
 
@@ -33,6 +36,7 @@ impl NotificationKind {
             NotificationKind::PasswordReset,
             NotificationKind::VerificationResult,
             NotificationKind::ApplicationStatus,
+            NotificationKind::SignInThrottled,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)

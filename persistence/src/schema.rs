@@ -14,8 +14,6 @@ diesel::table! {
         password_hash -> Text,
         must_change_password -> Bool,
         scopes -> Array<Text>,
-        failed_logins -> Int4,
-        locked_until -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }
@@ -240,6 +238,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    throttles (rule, key) {
+        rule -> Text,
+        key -> Text,
+        window_start -> Timestamptz,
+        hits -> Int4,
+        blocked_until -> Nullable<Timestamptz>,
+        expires_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(accounts -> schools (school_code));
 diesel::joinable!(application_items -> certification_applications (application_id));
 diesel::joinable!(certification_applications -> prior_degrees (prior_degree_id));
@@ -268,4 +277,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     rounds,
     schools,
+    throttles,
 );

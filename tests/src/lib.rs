@@ -176,9 +176,27 @@ pub async fn spawn_app_with_sample() -> TestApp {
     app
 }
 
+/// Starts the service with the sample catalogue behind a load balancer on the
+/// loopback: `TRUSTED_PROXIES=127.0.0.1/32,::1/128`, so the client address is
+/// taken from `X-Forwarded-For` (send one with [`TestApp::from_address`]).
+pub async fn spawn_app_behind_proxy() -> TestApp {
+    let (db_url, db_name) = tokio::task::spawn_blocking(fresh_database)
+        .await
+        .expect("create database");
+    let mut settings = Settings::for_tests(db_url.clone());
+    settings.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap(), "::1/128".parse().unwrap()];
+    let app = spawn_with(settings, db_url, db_name).await;
+    app.import_sample().await;
+    app
+}
+
 /// Starts the service against a given database URL (which may be unreachable).
 pub async fn spawn_app_on(db_url: String, db_name: String) -> TestApp {
     let settings = Settings::for_tests(db_url.clone());
+    spawn_with(settings, db_url, db_name).await
+}
+
+async fn spawn_with(settings: Settings, db_url: String, db_name: String) -> TestApp {
     let app = Application::build(&settings, &db_url)
         .await
         .expect("build app");
@@ -355,6 +373,18 @@ impl TestApp {
     /// POST a JSON body.
     pub async fn post_json(&self, path: &str, body: &Value) -> Reply {
         self.send(self.client.post(self.url(path)).json(body)).await
+    }
+
+    /// POST a JSON body as a client at `address` behind the load balancer (an
+    /// `X-Forwarded-For` that [`spawn_app_behind_proxy`] believes).
+    pub async fn post_json_from(&self, address: &str, path: &str, body: &Value) -> Reply {
+        self.send(
+            self.client
+                .post(self.url(path))
+                .header("x-forwarded-for", address)
+                .json(body),
+        )
+        .await
     }
 
     /// POST a JSON body with a bearer token.

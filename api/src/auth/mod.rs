@@ -8,7 +8,6 @@ pub mod keys;
 pub mod password;
 pub mod principal;
 pub mod secret;
-pub mod throttle;
 
 /// How long an access token lives.
 pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
@@ -16,7 +15,3 @@ pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
 pub const REFRESH_TOKEN_DAYS: i64 = 30;
 /// How long a password-reset token lives.
 pub const RESET_TOKEN_MINUTES: i64 = 30;
-/// Failed sign-ins that lock an account.
-pub const MAX_FAILED_LOGINS: i32 = 5;
-/// How long a lock lasts.
-pub const LOCK_MINUTES: i64 = 15;

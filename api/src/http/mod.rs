@@ -1,6 +1,7 @@
 //! Everything HTTP that is not one resource's handlers: start-up, middleware,
 //! extractors, problem+json, the OpenAPI document and the route table.
 
+pub mod client;
 pub mod etag;
 pub mod extract;
 pub mod idempotency;

@@ -351,8 +351,8 @@ impl From<crate::use_cases::Refusal> for ApiError {
     }
 }
 
-/// 401 for wrong credentials or a bad refresh token, 423 with `Retry-After` for a
-/// locked account.
+/// 401 for wrong credentials or a bad refresh token, 429 `auth.throttled` with
+/// `Retry-After` past a limit of sign-in abuse.
 fn sign_in_problem(refusal: crate::use_cases::sign_in::SignInRefusal) -> ApiError {
     use crate::use_cases::sign_in::SignInRefusal;
     match refusal {
@@ -362,16 +362,16 @@ fn sign_in_problem(refusal: crate::use_cases::sign_in::SignInRefusal) -> ApiErro
             Msg::new("登录失败", "Sign-in failed"),
             Msg::new("账号或密码错误", "wrong login or password"),
         ),
-        SignInRefusal::Locked { seconds } => {
+        SignInRefusal::Throttled { seconds } => {
             let minutes = (seconds + 59) / 60;
             ApiError::new(
-                StatusCode::LOCKED,
-                "auth.locked",
-                Msg::new("账号已临时锁定", "Account temporarily locked"),
+                StatusCode::TOO_MANY_REQUESTS,
+                "auth.throttled",
+                Msg::new("尝试过于频繁", "Too many attempts"),
                 Msg::new(
-                    format!("密码错误次数过多，请 {minutes} 分钟后再试，或找回密码"),
+                    format!("尝试次数过多，请 {minutes} 分钟后再试，或找回密码"),
                     format!(
-                        "too many failed sign-ins; try again in {minutes} minutes or reset the password"
+                        "too many attempts; try again in {minutes} minutes or reset the password"
                     ),
                 ),
             )

@@ -17,7 +17,6 @@ use utoipa_swagger_ui::SwaggerUi;
 use std::sync::Arc;
 
 use crate::auth::keys::JwtKeys;
-use crate::auth::throttle::AddressThrottle;
 use crate::catalog_cache::{CatalogCache, RECHECK_INTERVAL};
 use crate::config::{JwtKeySource, Settings};
 use crate::http::extract::BodyLimit;
@@ -70,7 +69,7 @@ impl Application {
         let state = AppState {
             pool,
             keys: Arc::new(keys),
-            throttle: Arc::new(AddressThrottle::default()),
+            trusted_proxies: settings.trusted_proxies.clone().into(),
             catalog: CatalogCache::default(),
             readiness: Arc::new(Readiness::new(database_url)),
         };
@@ -227,7 +226,7 @@ async fn start_up_now_or_later(state: &AppState, load_sample: bool) -> Result<()
         state.catalog.downgrade(),
         Arc::downgrade(&state.readiness),
     );
-    let (keys, throttle) = (state.keys.clone(), state.throttle.clone());
+    let (keys, trusted_proxies) = (state.keys.clone(), state.trusted_proxies.clone());
     let spawned = std::thread::Builder::new()
         .name("start-up-and-recheck".into())
         .spawn(move || {
@@ -240,7 +239,7 @@ async fn start_up_now_or_later(state: &AppState, load_sample: bool) -> Result<()
                     let state = AppState {
                         pool: pool.clone(),
                         keys: keys.clone(),
-                        throttle: throttle.clone(),
+                        trusted_proxies: trusted_proxies.clone(),
                         catalog,
                         readiness,
                     };

@@ -30,7 +30,8 @@ pub struct OutboxQuery {
     pub limit: Option<i64>,
 }
 
-/// `password_reset`, `verification_result` or `application_status`.
+/// `password_reset`, `verification_result`, `application_status` or
+/// `sign_in_throttled`.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
@@ -40,6 +41,9 @@ pub enum NotificationKind {
     VerificationResult,
     /// A certification application's status changed.
     ApplicationStatus,
+    /// The account's sign-in is refused for 15 minutes after 50 failures in
+    /// 24 hours; `payload.blocked_until` says until when.
+    SignInThrottled,
 }
 
 impl From<Stored> for NotificationKind {
@@ -48,6 +52,7 @@ impl From<Stored> for NotificationKind {
             Stored::PasswordReset => Self::PasswordReset,
             Stored::VerificationResult => Self::VerificationResult,
             Stored::ApplicationStatus => Self::ApplicationStatus,
+            Stored::SignInThrottled => Self::SignInThrottled,
         }
     }
 }

@@ -89,6 +89,27 @@ fn new_account(role: Role, name: String, password_hash: String) -> NewAccount {
     }
 }
 
+/// Counts a registration attempt from `address` (every attempt that passed
+/// validation, whatever comes of it) in its own transaction; past the limit
+/// (20 per address per hour) `auth.throttled` until the window ends.
+pub fn registration_attempt(
+    conn: &mut PgConnection,
+    address: std::net::IpAddr,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Outcome<()> {
+    use domain::throttle::Rule;
+    let key = address.to_string();
+    let counters = super::transaction(conn, |conn| {
+        super::throttles::count(conn, &[(Rule::RegisterAddress, key.as_str())], now)
+    })?;
+    let counter = &counters[0];
+    if Rule::RegisterAddress.exceeded(counter) {
+        let seconds = Rule::RegisterAddress.window_left(counter, now);
+        return Err(super::sign_in::SignInRefusal::Throttled { seconds }.into());
+    }
+    Ok(())
+}
+
 /// Registers a candidate (R1) whose major is in the current catalogue.
 pub fn register(
     conn: &mut PgConnection,
@@ -246,8 +267,8 @@ pub fn wrong_current_password() -> Refusal {
     )
 }
 
-/// Sets the password of `account_id`, revokes every refresh token of it and voids
-/// every reset token still unused, in one transaction; `temporary` makes it one
+/// Sets the password of `account_id`, forgets its sign-in failures, revokes every
+/// refresh token of it and voids every reset token still unused, in one transaction; `temporary` makes it one
 /// that must be changed at the next sign-in.
 pub fn set_password(
     conn: &mut PgConnection,
@@ -257,6 +278,8 @@ pub fn set_password(
 ) -> Outcome<()> {
     super::transaction(conn, |conn| {
         accounts::set_password(conn, account_id, password_hash, temporary)?;
+        // The failures counted against the old password no longer matter.
+        persistence::throttles::clear_account(conn, &account_id.to_string())?;
         accounts::revoke_all_refresh_tokens(conn, account_id)?;
         accounts::spend_all_reset_tokens(conn, account_id, chrono::Utc::now())?;
         Ok(())

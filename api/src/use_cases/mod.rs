@@ -22,6 +22,7 @@ pub mod reports;
 pub mod reviews;
 pub mod rounds;
 pub mod sign_in;
+pub mod throttles;
 
 pub use refusal::{Refusal, Taken};
 

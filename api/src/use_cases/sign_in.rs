@@ -2,13 +2,18 @@
 //! username, refresh-token rotation, sign-out, and the self-service password reset.
 //!
 //! Sign-in is three steps so that the Argon2 verification in the middle holds no
-//! pooled connection: [`account_for`] (lookup and lock check), the caller's
-//! verification, then [`failed`] or [`signed_in`].
+//! pooled connection: [`attempt`] (lookup and throttle check), the caller's
+//! verification, then [`failed`] or [`signed_in`]. The limits of sign-in abuse
+//! (API.md) are counted in the database, shared by every instance
+//! ([`super::throttles`]).
+
+use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::PgConnection;
 use domain::Violation;
 use domain::account::{LoginIdentifier, Role, Scope};
+use domain::throttle::Rule;
 use persistence::accounts::{self, AccountRow, LoginKey};
 use persistence::outbox::NotificationKind;
 use uuid::Uuid;
@@ -19,6 +24,7 @@ use crate::auth::principal::AccessClaims;
 use crate::auth::{self, secret};
 use crate::use_cases::accounts::set_password;
 use crate::use_cases::audit;
+use crate::use_cases::throttles;
 use crate::use_cases::{Outcome, Refusal};
 
 /// Why a sign-in or a refresh did not give tokens.
@@ -26,8 +32,8 @@ use crate::use_cases::{Outcome, Refusal};
 pub enum SignInRefusal {
     /// Unknown login or wrong password (the same answer for both).
     WrongCredentials,
-    /// Too many failures for this account; seconds until it opens again.
-    Locked {
+    /// Past a limit of sign-in abuse; seconds until it lets the request through.
+    Throttled {
         /// Seconds left.
         seconds: i64,
     },
@@ -69,39 +75,143 @@ fn find_by_login(conn: &mut PgConnection, login: &str) -> Outcome<Option<Account
     }
 }
 
-/// Step 1 of a sign-in: the account `login` names, if any, refused while it is
-/// locked. `None` (no such account) must cost the caller a dummy verification.
-pub fn account_for(
+/// A sign-in attempt between its steps: the account the login names (if any)
+/// and what its failures are counted against.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// The account, or `None` when the login names none (the caller must still
+    /// spend a dummy verification).
+    pub account: Option<AccountRow>,
+    /// The account id, or `login:` and the login ([`throttles::subject`]).
+    pub subject: String,
+    /// The client address.
+    pub address: IpAddr,
+}
+
+impl Attempt {
+    fn keys(&self) -> [(Rule, String); 3] {
+        [
+            (
+                Rule::LoginPair,
+                throttles::pair(&self.subject, self.address),
+            ),
+            (Rule::LoginAccount, self.subject.clone()),
+            (Rule::LoginAddress, self.address.to_string()),
+        ]
+    }
+}
+
+fn borrowed(keys: &[(Rule, String)]) -> Vec<(Rule, &str)> {
+    keys.iter().map(|(r, k)| (*r, k.as_str())).collect()
+}
+
+/// Step 1 of a sign-in: the account `login` names, if any, refused with
+/// `Throttled` while a limit holds for the pair, the account or the address
+/// (known and unknown logins alike).
+pub fn attempt(
     conn: &mut PgConnection,
     login: &str,
+    address: IpAddr,
     now: DateTime<Utc>,
-) -> Outcome<Option<AccountRow>> {
+) -> Outcome<Attempt> {
     let account = find_by_login(conn, login)?;
-    if let Some(until) = (account.as_ref()).and_then(|a| a.locked_until.filter(|u| *u > now)) {
-        let seconds = (until - now).num_seconds();
-        return Err(SignInRefusal::Locked { seconds }.into());
-    }
-    Ok(account)
+    let attempt = Attempt {
+        subject: throttles::subject(account.as_ref().map(|a| a.id), login),
+        account,
+        address,
+    };
+    throttles::check(conn, &borrowed(&attempt.keys()), now)?;
+    Ok(attempt)
 }
 
-/// Step 3 after a wrong password: counts the failure (the fifth in a row locks
-/// the account for 15 minutes).
-pub fn failed(conn: &mut PgConnection, account: &AccountRow, now: DateTime<Utc>) -> Outcome<()> {
-    let until = now + Duration::minutes(auth::LOCK_MINUTES);
-    accounts::record_failure(conn, account.id, auth::MAX_FAILED_LOGINS, until)?;
-    Ok(())
+/// Step 3 after a wrong password or an unknown login: counts the failure for the
+/// pair, the account and the address, in one transaction. The failure that
+/// reaches the account's daily limit tells the account holder (outbox).
+pub fn failed(conn: &mut PgConnection, attempt: &Attempt, now: DateTime<Utc>) -> Outcome<()> {
+    super::transaction(conn, |conn| {
+        let keys = attempt.keys();
+        let counters = throttles::count(conn, &borrowed(&keys), now)?;
+        let daily = Rule::LoginAccount.limit().hits;
+        if let Some(account) = &attempt.account
+            && counters[1].hits == daily
+        {
+            warned(conn, account, daily, counters[1].blocked_until)?;
+        }
+        Ok(())
+    })
 }
 
-/// Step 3 after a right password: clears the failures and issues a new token
-/// family, in one transaction.
+/// A wrong `current_password` on a password change: counted like a failed
+/// sign-in of that account from that address (the pair and account limits).
+pub fn check_own_password_attempt(
+    conn: &mut PgConnection,
+    account: Uuid,
+    address: IpAddr,
+    now: DateTime<Utc>,
+) -> Outcome<()> {
+    let keys = own_password_keys(account, address);
+    throttles::check(conn, &borrowed(&keys), now)
+}
+
+/// Counts a wrong `current_password` (see [`check_own_password_attempt`]).
+pub fn wrong_own_password(
+    conn: &mut PgConnection,
+    account: &AccountRow,
+    address: IpAddr,
+    now: DateTime<Utc>,
+) -> Outcome<()> {
+    super::transaction(conn, |conn| {
+        let keys = own_password_keys(account.id, address);
+        let counters = throttles::count(conn, &borrowed(&keys), now)?;
+        let daily = Rule::LoginAccount.limit().hits;
+        if counters[1].hits == daily {
+            warned(conn, account, daily, counters[1].blocked_until)?;
+        }
+        Ok(())
+    })
+}
+
+fn own_password_keys(account: Uuid, address: IpAddr) -> [(Rule, String); 2] {
+    let subject = throttles::subject(Some(account), "");
+    [
+        (Rule::LoginPair, throttles::pair(&subject, address)),
+        (Rule::LoginAccount, subject),
+    ]
+}
+
+/// Tells the holder that their account's sign-in is refused for a while.
+fn warned(
+    conn: &mut PgConnection,
+    account: &AccountRow,
+    failures: i32,
+    until: Option<DateTime<Utc>>,
+) -> Outcome<()> {
+    let payload = serde_json::json!({
+        "name": account.name, "phone": account.phone, "failures": failures, "blocked_until": until,
+    });
+    Ok(audit::notify(
+        conn,
+        NotificationKind::SignInThrottled,
+        account.id,
+        &payload,
+    )?)
+}
+
+/// Step 3 after a right password: forgets this pair's failures and issues a new
+/// token family, in one transaction.
 pub fn signed_in(
     conn: &mut PgConnection,
     keys: &JwtKeys,
-    account: &AccountRow,
+    attempt: &Attempt,
     now: DateTime<Utc>,
 ) -> Outcome<Tokens> {
+    let account = attempt
+        .account
+        .as_ref()
+        .ok_or(SignInRefusal::WrongCredentials)?;
     super::transaction(conn, |conn| {
-        accounts::record_success(conn, account.id)?;
+        let pair = throttles::pair(&attempt.subject, attempt.address);
+        persistence::throttles::clear(conn, Rule::LoginPair, &pair)?;
         issue(conn, keys, account, Uuid::now_v7(), now)
     })
 }
@@ -188,12 +298,28 @@ pub fn sign_out(conn: &mut PgConnection, actor: &Actor, refresh_token: &str) -> 
 /// Starts a password reset (R2): for an account `login` names (not a service
 /// account), a single-use token valid for 30 minutes goes to the notification
 /// outbox with the phone to send it to. Nothing tells whether the account exists.
-pub fn request_reset(conn: &mut PgConnection, login: &str, now: DateTime<Utc>) -> Outcome<()> {
+/// Every request counts (per address, and per account when it names one); past
+/// either limit the request is accepted all the same but sends nothing.
+pub fn request_reset(
+    conn: &mut PgConnection,
+    login: &str,
+    address: IpAddr,
+    now: DateTime<Utc>,
+) -> Outcome<()> {
     super::transaction(conn, |conn| {
-        let Some(account) = find_by_login(conn, login)? else {
+        let account = find_by_login(conn, login)?;
+        let address_key = address.to_string();
+        let account_key = throttles::subject(account.as_ref().map(|a| a.id), login);
+        let rules = [
+            (Rule::ResetAddress, address_key.as_str()),
+            (Rule::ResetAccount, account_key.as_str()),
+        ];
+        let counters = throttles::count(conn, &rules, now)?;
+        let exceeded = (rules.iter().zip(&counters)).any(|((rule, _), c)| rule.exceeded(c));
+        let Some(account) = account else {
             return Ok(());
         };
-        if account.role == Role::Integration {
+        if account.role == Role::Integration || exceeded {
             return Ok(());
         }
         let token = secret::new_token();

@@ -1,7 +1,9 @@
 //! Accounts, sign-in, tokens and passwords (issue 3; R1, R2, R19).
 
 use serde_json::{Value, json};
-use tests::{PASSWORD, TestApp, exam_number, id_number, spawn_app_with_sample};
+use tests::{
+    PASSWORD, TestApp, exam_number, id_number, spawn_app_behind_proxy, spawn_app_with_sample,
+};
 
 const MAJOR: &str = "100701";
 
@@ -281,51 +283,164 @@ async fn an_unknown_login_and_a_wrong_password_get_the_same_401() {
 }
 
 #[tokio::test]
-async fn five_failures_lock_the_account_and_a_success_resets_the_count() {
-    let app = spawn_app_with_sample().await;
+async fn five_failures_refuse_that_login_from_that_address_and_a_success_forgets_them() {
+    let app = spawn_app_behind_proxy().await;
     let login = registered(&app, 12).await;
+    let (here, there) = ("198.51.100.1", "203.0.113.7");
     let wrong = json!({"login": login, "password": "nottheone1"});
-    let fail = || app.post_json("/api/v1/auth/login", &wrong);
+    let right = json!({"login": login, "password": PASSWORD});
+    let fail = || app.post_json_from(here, "/api/v1/auth/login", &wrong);
     for _ in 0..4 {
         fail().await.assert_problem(401, "auth.invalid_credentials");
     }
-    // A success after four failures resets the count …
-    app.login(&login, PASSWORD).await;
-    for _ in 0..4 {
+    // A success after four failures forgets them …
+    let ok = app.post_json_from(here, "/api/v1/auth/login", &right).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    for _ in 0..5 {
         fail().await.assert_problem(401, "auth.invalid_credentials");
     }
-    // … so it takes five more in a row to lock.
-    fail().await.assert_problem(401, "auth.invalid_credentials");
-    let locked = app
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"login": login, "password": PASSWORD}),
-        )
-        .await;
-    locked.assert_problem(423, "auth.locked");
-    let retry: u64 = locked.header("retry-after").unwrap().parse().unwrap();
+    // … so it took five more to be refused, the right password included.
+    let refused = app.post_json_from(here, "/api/v1/auth/login", &right).await;
+    let problem = refused.assert_problem(429, "auth.throttled");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("分钟"),
+        "{problem}"
+    );
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
     assert!(retry > 800 && retry <= 900, "{retry}");
+    // The same account from another address signs in.
+    let elsewhere = app
+        .post_json_from(there, "/api/v1/auth/login", &right)
+        .await;
+    assert_eq!(elsewhere.status, 200, "{}", elsewhere.text);
+    // Shared in the database, not held by this instance.
+    let stored =
+        app.query_json("SELECT rule, hits FROM throttles WHERE rule = 'login_pair' ORDER BY key");
+    assert_eq!(stored, [json!({"rule": "login_pair", "hits": 5})]);
 }
 
 #[tokio::test]
-async fn many_failures_from_one_address_are_throttled_with_429() {
+async fn unknown_logins_are_counted_and_answered_exactly_like_known_ones() {
     let app = spawn_app_with_sample().await;
-    for i in 0..20 {
-        app.post_json(
-            "/api/v1/auth/login",
-            &json!({"login": format!("nobody{i}"), "password": "nottheone1"}),
-        )
-        .await
-        .assert_problem(401, "auth.invalid_credentials");
+    let known = registered(&app, 14).await;
+    let unknown = exam_number(99);
+    let answers = |login: String| {
+        let app = &app;
+        async move {
+            let mut seen = Vec::new();
+            for _ in 0..6 {
+                let body = json!({"login": login, "password": "nottheone1"});
+                let reply = app.post_json("/api/v1/auth/login", &body).await;
+                let json = reply.json();
+                seen.push((reply.status, json["code"].clone(), json["detail"].clone()));
+            }
+            seen
+        }
+    };
+    let (for_known, for_unknown) = (answers(known).await, answers(unknown).await);
+    assert_eq!(for_known, for_unknown);
+    assert_eq!(for_known[4].0, 401);
+    assert_eq!(for_known[5].0, 429);
+    assert_eq!(for_known[5].1, "auth.throttled");
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_for_header_changes_nothing() {
+    let app = spawn_app_with_sample().await;
+    let login = registered(&app, 15).await;
+    let wrong = json!({"login": login, "password": "nottheone1"});
+    for i in 0..5 {
+        app.post_json_from(&format!("10.0.0.{i}"), "/api/v1/auth/login", &wrong)
+            .await
+            .assert_problem(401, "auth.invalid_credentials");
     }
-    let reply = app
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({"login": "nobody", "password": "nottheone1"}),
-        )
+    // A forged address is not a way round the pair limit.
+    app.post_json_from("10.0.0.99", "/api/v1/auth/login", &wrong)
+        .await
+        .assert_problem(429, "auth.throttled");
+}
+
+#[tokio::test]
+async fn a_wrong_current_password_counts_as_a_failed_sign_in() {
+    let app = spawn_app_with_sample().await;
+    let login = registered(&app, 16).await;
+    let token = app.login(&login, PASSWORD).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let change =
+        |current: &str| json!({"current_password": current, "new_password": "another-pass-2"});
+    for _ in 0..5 {
+        app.put_json_as(&token, "/api/v1/me/password", &change("nottheone1"))
+            .await
+            .assert_problem(422, "password.wrong");
+    }
+    let refused = app
+        .put_json_as(&token, "/api/v1/me/password", &change(PASSWORD))
         .await;
-    reply.assert_problem(429, "auth.locked");
-    assert!(reply.header("retry-after").is_some());
+    refused.assert_problem(429, "auth.throttled");
+    assert!(refused.header("retry-after").is_some());
+    // And so is signing in from this address.
+    app.post_json(
+        "/api/v1/auth/login",
+        &json!({"login": login, "password": PASSWORD}),
+    )
+    .await
+    .assert_problem(429, "auth.throttled");
+    // Validation comes first: a bad new password is still 422.
+    let bad = json!({"current_password": PASSWORD, "new_password": "1234"});
+    assert_eq!(
+        app.put_json_as(&token, "/api/v1/me/password", &bad)
+            .await
+            .status,
+        422
+    );
+}
+
+#[tokio::test]
+async fn twenty_registrations_an_hour_from_one_address_then_429() {
+    let app = spawn_app_behind_proxy().await;
+    let here = "198.51.100.20";
+    // Valid attempts count whatever comes of them (here: all the same account).
+    let first = app
+        .post_json_from(here, "/api/v1/auth/register", &registration(30))
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    for _ in 1..20 {
+        app.post_json_from(here, "/api/v1/auth/register", &registration(30))
+            .await
+            .assert_problem(409, "account.exists");
+    }
+    // Invalid ones are refused before they count.
+    let mut invalid = registration(31);
+    invalid["phone"] = json!("12");
+    app.post_json_from(here, "/api/v1/auth/register", &invalid)
+        .await
+        .assert_problem(422, "phone.format");
+    let refused = app
+        .post_json_from(here, "/api/v1/auth/register", &registration(31))
+        .await;
+    refused.assert_problem(429, "auth.throttled");
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry > 3500 && retry <= 3600, "{retry}");
+    let elsewhere = app
+        .post_json_from("203.0.113.9", "/api/v1/auth/register", &registration(31))
+        .await;
+    assert_eq!(elsewhere.status, 201, "{}", elsewhere.text);
+}
+
+#[tokio::test]
+async fn past_three_reset_requests_an_hour_the_answer_is_the_same_but_nothing_is_sent() {
+    let app = spawn_app_with_sample().await;
+    let login = registered(&app, 17).await;
+    for _ in 0..5 {
+        let reply = app
+            .post_json("/api/v1/auth/password-resets", &json!({"login": login}))
+            .await;
+        assert_eq!(reply.status, 202, "{}", reply.text);
+    }
+    let sent = app.query_json("SELECT kind FROM outbox WHERE kind = 'password_reset'");
+    assert_eq!(sent.len(), 3, "{sent:?}");
 }
 
 #[tokio::test]

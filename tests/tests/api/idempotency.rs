@@ -172,8 +172,8 @@ async fn concurrent_duplicates_act_once_and_all_get_the_first_answer() {
 
 #[tokio::test]
 async fn a_refused_sign_in_still_counts_when_it_carries_a_key() {
-    // The key's transaction also holds what a refusal writes (the failure count):
-    // a key must not be a way around the account lock.
+    // A failure counts in a transaction of its own: a key must not be a way
+    // around the sign-in limits.
     let app = spawn_app_with_sample().await;
     app.post_json("/api/v1/auth/register", &registration(8))
         .await;
@@ -196,7 +196,7 @@ async fn a_refused_sign_in_still_counts_when_it_carries_a_key() {
                 .json(&json!({"login": exam_number(8), "password": PASSWORD})),
         )
         .await;
-    locked.assert_problem(423, "auth.locked");
+    locked.assert_problem(429, "auth.throttled");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 //! themselves are unit tests of `domain::new_account`.
 
 use std::fmt::Debug;
+use std::net::IpAddr;
 
 use api::access::Actor;
 use api::auth::keys::JwtKeys;
@@ -166,14 +167,44 @@ fn field(field: &str, code: &str) -> Option<(String, String)> {
     Some((field.to_owned(), code.to_owned()))
 }
 
+/// The client address the use-case tests sign in from.
+const ADDR: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+/// Another client address.
+const OTHER_ADDR: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 2));
+
+/// Step 1 of a sign-in from [`ADDR`]: the account the login names, if any.
+fn account_for(
+    conn: &mut PgConnection,
+    login: &str,
+    at: DateTime<Utc>,
+) -> Outcome<Option<AccountRow>> {
+    sign_in::attempt(conn, login, ADDR, at).map(|a| a.account)
+}
+
+/// A wrong password for `login` from `address` at `at`, as the route counts it.
+#[track_caller]
+fn fail(db: &mut UseCaseDb, login: &str, address: IpAddr, at: DateTime<Utc>) {
+    let attempt = sign_in::attempt(&mut db.conn, login, address, at).unwrap();
+    sign_in::failed(&mut db.conn, &attempt, at).unwrap();
+}
+
 /// Signs `login` in at `at` as the route does after a right password (panics
-/// unless the login names an open account).
+/// unless the login names an account that may sign in now).
 #[track_caller]
 fn sign_in(db: &mut UseCaseDb, keys: &JwtKeys, login: &str, at: DateTime<Utc>) -> Tokens {
-    let account = sign_in::account_for(&mut db.conn, login, at)
+    let attempt = sign_in::attempt(&mut db.conn, login, ADDR, at).unwrap();
+    assert!(attempt.account.is_some(), "no account for {login}");
+    sign_in::signed_in(&mut db.conn, keys, &attempt, at).unwrap()
+}
+
+/// Stored throttle counters as (rule, key, hits), sorted.
+fn throttle_rows(db: &mut UseCaseDb) -> Vec<(String, String, i32)> {
+    use persistence::schema::throttles as t;
+    t::table
+        .select((t::rule, t::key, t::hits))
+        .order((t::rule, t::key))
+        .load(&mut db.conn)
         .unwrap()
-        .unwrap_or_else(|| panic!("no account for {login}"));
-    sign_in::signed_in(&mut db.conn, keys, &account, at).unwrap()
 }
 
 fn refresh(db: &mut UseCaseDb, keys: &JwtKeys, token: &str, at: DateTime<Utc>) -> Outcome<Tokens> {
@@ -198,12 +229,12 @@ fn refresh_row(db: &mut UseCaseDb, token: &str) -> RefreshTokenRow {
         .expect("a stored refresh token")
 }
 
-/// The seconds left of a `Locked` refusal (panics otherwise).
+/// The seconds left of a `Throttled` refusal (panics otherwise).
 #[track_caller]
-fn locked<T: Debug>(outcome: Outcome<T>) -> i64 {
+fn throttled<T: Debug>(outcome: Outcome<T>) -> i64 {
     match outcome {
-        Err(Refusal::SignIn(SignInRefusal::Locked { seconds })) => seconds,
-        other => panic!("expected Locked, got {other:?}"),
+        Err(Refusal::SignIn(SignInRefusal::Throttled { seconds })) => seconds,
+        other => panic!("expected Throttled, got {other:?}"),
     }
 }
 
@@ -258,14 +289,13 @@ fn a_registration_writes_a_candidate_with_the_given_fields() {
     assert_eq!(stored.password_hash, "hash-of-registration");
     assert!(!stored.must_change_password);
     assert!(stored.scopes.is_empty());
-    assert_eq!((stored.failed_logins, stored.locked_until), (0, None));
 
     // Without a school, and the new candidate can be found by either login.
     let unschooled = register(&mut p.db, &registration(11, None)).unwrap();
     assert_eq!(row(&mut p.db, unschooled.id).school_code, None);
     assert_eq!(account_count(&mut p.db), before + 2);
     for login in [exam_number(11), id_number("20000101", 11)] {
-        let found = sign_in::account_for(&mut p.db.conn, &login, now()).unwrap();
+        let found = account_for(&mut p.db.conn, &login, now()).unwrap();
         assert_eq!(found.map(|a| a.id), Some(unschooled.id), "{login}");
     }
 }
@@ -282,7 +312,7 @@ fn a_major_not_in_the_catalogue_is_refused_and_nothing_written() {
         problems(&[("major_code", "major.unknown")])
     );
     assert_eq!(account_count(&mut p.db), before);
-    let found = sign_in::account_for(&mut p.db.conn, &exam_number(10), now()).unwrap();
+    let found = account_for(&mut p.db.conn, &exam_number(10), now()).unwrap();
     assert!(found.is_none());
 }
 
@@ -344,7 +374,7 @@ fn an_unknown_school_is_refused_and_nothing_written() {
     );
     assert_eq!(account_count(&mut p.db), before);
     assert!(
-        sign_in::account_for(&mut p.db.conn, &exam_number(10), now())
+        account_for(&mut p.db.conn, &exam_number(10), now())
             .unwrap()
             .is_none()
     );
@@ -411,7 +441,7 @@ fn an_admin_creates_staff_of_an_existing_school() {
     assert_eq!((stored.exam_number, stored.id_number), (None, None));
     assert!(stored.scopes.is_empty());
     assert!(!stored.must_change_password);
-    let found = sign_in::account_for(&mut p.db.conn, "zhao.laoshi", now()).unwrap();
+    let found = account_for(&mut p.db.conn, "zhao.laoshi", now()).unwrap();
     assert_eq!(found.map(|a| a.id), Some(created.id));
 }
 
@@ -556,18 +586,22 @@ fn changing_the_own_password_sets_it_for_good_and_ends_every_session() {
 fn staff_of_the_candidates_school_set_a_temporary_password() {
     let mut p = people();
     let session = sign_in(&mut p.db, &p.keys, &exam_number(1), now());
-    // Locked out by five wrong passwords.
-    let account = row(&mut p.db, p.candidate.id);
+    // Shut out by five wrong passwords.
     for _ in 0..5 {
-        sign_in::failed(&mut p.db.conn, &account, now()).unwrap();
+        fail(&mut p.db, &exam_number(1), ADDR, now());
     }
-    locked(sign_in::account_for(&mut p.db.conn, &exam_number(1), now()));
+    throttled(account_for(&mut p.db.conn, &exam_number(1), now()));
 
     cases::reset_candidate_password(&mut p.db.conn, &p.staff, p.candidate.id, "temporary").unwrap();
     let stored = row(&mut p.db, p.candidate.id);
     assert!(stored.must_change_password);
     assert_eq!(stored.password_hash, "temporary");
-    assert_eq!((stored.failed_logins, stored.locked_until), (0, None));
+    // The failures against the old password are forgotten.
+    let left: Vec<_> = throttle_rows(&mut p.db)
+        .into_iter()
+        .filter(|(rule, _, _)| rule != "login_address")
+        .collect();
+    assert_eq!(left, [], "only the address counter stays");
     invalid_refresh(refresh(&mut p.db, &p.keys, &session.refresh_token, now()));
     let tokens = sign_in(&mut p.db, &p.keys, &exam_number(1), now());
     assert!(tokens.must_change_password);
@@ -641,7 +675,7 @@ fn account_for_finds_by_any_login_and_nothing_for_an_unknown_one() {
         ("li.laoshi".to_owned(), p.staff.id),
         ("chsi-sync".to_owned(), p.service.id),
     ] {
-        let found = sign_in::account_for(&mut p.db.conn, &login, at).unwrap();
+        let found = account_for(&mut p.db.conn, &login, at).unwrap();
         assert_eq!(found.map(|a| a.id), Some(id), "{login:?}");
     }
     for login in [
@@ -653,72 +687,145 @@ fn account_for_finds_by_any_login_and_nothing_for_an_unknown_one() {
         "not a login!".to_owned(),
         "x".repeat(500),
     ] {
-        let found = sign_in::account_for(&mut p.db.conn, &login, at).unwrap();
+        let found = account_for(&mut p.db.conn, &login, at).unwrap();
         assert!(found.is_none(), "{login:?}: {found:?}");
     }
 }
 
 #[test]
-fn five_failures_lock_the_account_for_fifteen_minutes() {
+fn five_failures_refuse_that_account_from_that_address_for_fifteen_minutes() {
     let mut p = people();
     let at = now();
     let login = exam_number(1);
-    let account = sign_in::account_for(&mut p.db.conn, &login, at)
-        .unwrap()
-        .unwrap();
-    for n in 1..=4 {
-        sign_in::failed(&mut p.db.conn, &account, at).unwrap();
-        let stored = row(&mut p.db, account.id);
-        assert_eq!((stored.failed_logins, stored.locked_until), (n, None));
+    for _ in 1..=4 {
+        fail(&mut p.db, &login, ADDR, at);
     }
     assert!(
-        sign_in::account_for(&mut p.db.conn, &login, at)
-            .unwrap()
-            .is_some(),
-        "four failures do not lock"
+        account_for(&mut p.db.conn, &login, at).unwrap().is_some(),
+        "four failures do not refuse"
     );
-    sign_in::failed(&mut p.db.conn, &account, at).unwrap();
-    let stored = row(&mut p.db, account.id);
-    assert_eq!(stored.locked_until, Some(at + TimeDelta::minutes(15)));
-    assert_eq!(stored.failed_logins, 0, "the count starts again");
+    fail(&mut p.db, &login, ADDR, at);
+    let subject = p.candidate.id.to_string();
+    assert_eq!(
+        throttle_rows(&mut p.db),
+        [
+            ("login_account".to_owned(), subject.clone(), 5),
+            ("login_address".to_owned(), ADDR.to_string(), 5),
+            ("login_pair".to_owned(), format!("{subject} {ADDR}"), 5),
+        ]
+    );
 
-    let seconds = locked(sign_in::account_for(&mut p.db.conn, &login, at));
-    assert!(0 < seconds && seconds <= 900, "{seconds}");
-    assert_eq!(seconds, 900);
-    // By the other login too, with the time left.
+    assert_eq!(throttled(account_for(&mut p.db.conn, &login, at)), 900);
+    // By the other login of the same account too, with the time left.
     let ten_minutes_on = at + TimeDelta::minutes(10);
     let by_id = id_number("19990101", 1);
     assert_eq!(
-        locked(sign_in::account_for(&mut p.db.conn, &by_id, ten_minutes_on)),
+        throttled(account_for(&mut p.db.conn, &by_id, ten_minutes_on)),
         300
     );
-    // Other accounts are not locked.
+    // The same account from another address, and other accounts, may sign in.
+    let elsewhere = sign_in::attempt(&mut p.db.conn, &login, OTHER_ADDR, at).unwrap();
+    assert_eq!(elsewhere.account.map(|a| a.id), Some(p.candidate.id));
     assert!(
-        sign_in::account_for(&mut p.db.conn, &exam_number(2), at)
+        account_for(&mut p.db.conn, &exam_number(2), at)
             .unwrap()
             .is_some()
     );
     // After fifteen minutes it opens again.
-    let open = sign_in::account_for(&mut p.db.conn, &login, at + TimeDelta::minutes(15))
+    let open = account_for(&mut p.db.conn, &login, at + TimeDelta::minutes(15))
         .unwrap()
         .unwrap();
-    assert_eq!(open.id, account.id);
+    assert_eq!(open.id, p.candidate.id);
+}
+
+#[test]
+fn unknown_logins_count_and_are_refused_exactly_like_known_ones() {
+    let mut p = people();
+    let at = now();
+    let (known, unknown) = (exam_number(1), exam_number(99));
+    for _ in 0..5 {
+        fail(&mut p.db, &known, ADDR, at);
+        fail(&mut p.db, &unknown, ADDR, at);
+    }
+    assert_eq!(throttled(account_for(&mut p.db.conn, &known, at)), 900);
+    assert_eq!(throttled(account_for(&mut p.db.conn, &unknown, at)), 900);
+    // Counted under the login, as typed (trimmed, lower case).
+    let rows = throttle_rows(&mut p.db);
+    assert!(
+        rows.contains(&("login_pair".into(), format!("login:{unknown} {ADDR}"), 5)),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("login_account".into(), format!("login:{unknown}"), 5)),
+        "{rows:?}"
+    );
+    assert!(rows.contains(&("login_address".into(), ADDR.to_string(), 10)));
+}
+
+#[test]
+fn fifty_failures_in_a_day_refuse_the_account_everywhere_and_tell_its_holder() {
+    let mut p = people();
+    let login = exam_number(1);
+    let start = now();
+    // Ten addresses, five failures each, an hour apart: no pair or address limit
+    // is left when the next address starts.
+    for i in 0..10u8 {
+        let address = IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, i));
+        let at = start + TimeDelta::hours(i64::from(i));
+        for _ in 0..5 {
+            fail(&mut p.db, &login, address, at);
+        }
+    }
+    let last = start + TimeDelta::hours(9);
+    // Refused from an address never used before, for 15 minutes.
+    let fresh = IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 77));
+    assert_eq!(
+        throttled(sign_in::attempt(&mut p.db.conn, &login, fresh, last)),
+        900
+    );
+    let open = last + TimeDelta::minutes(15);
+    assert!(sign_in::attempt(&mut p.db.conn, &login, fresh, open).is_ok());
+    // The holder was told once.
+    let sent = outbox(&mut p.db);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let (kind, to, payload) = &sent[0];
+    assert_eq!((kind.as_str(), *to), ("sign_in_throttled", p.candidate.id));
+    assert_eq!(payload["failures"], 50);
+    assert_eq!(payload["phone"], "13800138000");
+}
+
+#[test]
+fn a_hundred_failures_from_one_address_refuse_that_address_for_every_login() {
+    let mut p = people();
+    let at = now();
+    for n in 0..100 {
+        fail(&mut p.db, &format!("nobody-{n}"), ADDR, at);
+    }
+    assert_eq!(
+        throttled(account_for(&mut p.db.conn, &exam_number(2), at)),
+        900
+    );
+    let elsewhere = sign_in::attempt(&mut p.db.conn, &exam_number(2), OTHER_ADDR, at).unwrap();
+    assert!(elsewhere.account.is_some());
 }
 
 #[test]
 fn a_sign_in_clears_the_failures_and_gives_a_signed_access_token() {
     let mut p = people();
     let at = Utc::now();
-    let account = sign_in::account_for(&mut p.db.conn, "li.laoshi", at)
-        .unwrap()
-        .unwrap();
     for _ in 0..3 {
-        sign_in::failed(&mut p.db.conn, &account, at).unwrap();
+        fail(&mut p.db, "li.laoshi", ADDR, at);
+        fail(&mut p.db, "li.laoshi", OTHER_ADDR, at);
     }
-    assert_eq!(row(&mut p.db, account.id).failed_logins, 3);
-    let tokens = sign_in::signed_in(&mut p.db.conn, &p.keys, &account, at).unwrap();
-    let stored = row(&mut p.db, account.id);
-    assert_eq!((stored.failed_logins, stored.locked_until), (0, None));
+    let tokens = sign_in(&mut p.db, &p.keys, "li.laoshi", at);
+    // This pair's failures are forgotten; the other address's and the account's stay.
+    let subject = p.staff.id.to_string();
+    let pairs: Vec<(String, i32)> = throttle_rows(&mut p.db)
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "login_pair")
+        .map(|(_, key, hits)| (key, hits))
+        .collect();
+    assert_eq!(pairs, [(format!("{subject} {OTHER_ADDR}"), 3)]);
 
     assert_eq!(tokens.expires_in, 900);
     assert!(!tokens.must_change_password);
@@ -856,7 +963,7 @@ fn a_reset_request_queues_one_notification_whose_token_sets_the_password() {
     let mut p = people();
     let at = now();
     let session = sign_in(&mut p.db, &p.keys, &exam_number(1), at);
-    sign_in::request_reset(&mut p.db.conn, &exam_number(1), at).unwrap();
+    sign_in::request_reset(&mut p.db.conn, &exam_number(1), ADDR, at).unwrap();
 
     let sent = outbox(&mut p.db);
     assert_eq!(sent.len(), 1, "{sent:?}");
@@ -902,7 +1009,7 @@ fn a_reset_request_queues_one_notification_whose_token_sets_the_password() {
 fn a_reset_token_expires_after_thirty_minutes_and_an_unknown_one_never_works() {
     let mut p = people();
     let at = now();
-    sign_in::request_reset(&mut p.db.conn, &id_number("19990101", 1), at).unwrap();
+    sign_in::request_reset(&mut p.db.conn, &id_number("19990101", 1), ADDR, at).unwrap();
     let token = the_reset_token(&mut p.db, p.candidate.id);
     let late = at + TimeDelta::minutes(31);
     invalid_reset_token(sign_in::reset_account(&mut p.db.conn, &token, late));
@@ -924,40 +1031,62 @@ fn a_reset_token_expires_after_thirty_minutes_and_an_unknown_one_never_works() {
 }
 
 #[test]
-fn a_reset_clears_a_lock_and_ends_a_temporary_password() {
+fn a_reset_forgets_the_failures_and_ends_a_temporary_password() {
     let mut p = people();
     let at = now();
     cases::reset_candidate_password(&mut p.db.conn, &p.staff, p.candidate.id, "temporary").unwrap();
-    let account = row(&mut p.db, p.candidate.id);
     for _ in 0..5 {
-        sign_in::failed(&mut p.db.conn, &account, at).unwrap();
+        fail(&mut p.db, &exam_number(1), ADDR, at);
     }
-    locked(sign_in::account_for(&mut p.db.conn, &exam_number(1), at));
-    sign_in::request_reset(&mut p.db.conn, &exam_number(1), at).unwrap();
+    throttled(account_for(&mut p.db.conn, &exam_number(1), at));
+    sign_in::request_reset(&mut p.db.conn, &exam_number(1), ADDR, at).unwrap();
     let token = the_reset_token(&mut p.db, p.candidate.id);
     sign_in::reset_password(&mut p.db.conn, &token, "chosen", at).unwrap();
     let stored = row(&mut p.db, p.candidate.id);
     assert_eq!(
-        (
-            stored.password_hash.as_str(),
-            stored.must_change_password,
-            stored.failed_logins,
-            stored.locked_until
-        ),
-        ("chosen", false, 0, None)
+        (stored.password_hash.as_str(), stored.must_change_password),
+        ("chosen", false)
     );
     assert!(
-        sign_in::account_for(&mut p.db.conn, &exam_number(1), at)
+        account_for(&mut p.db.conn, &exam_number(1), at)
             .unwrap()
             .is_some()
     );
 }
 
 #[test]
+fn past_three_reset_requests_an_hour_nothing_more_is_sent() {
+    let mut p = people();
+    let at = now();
+    for _ in 0..5 {
+        sign_in::request_reset(&mut p.db.conn, &exam_number(1), ADDR, at).unwrap();
+    }
+    assert_eq!(outbox(&mut p.db).len(), 3);
+    assert_eq!(reset_token_count(&mut p.db), 3);
+    // An hour later, again.
+    let later = at + TimeDelta::hours(1);
+    sign_in::request_reset(&mut p.db.conn, &exam_number(1), OTHER_ADDR, later).unwrap();
+    assert_eq!(outbox(&mut p.db).len(), 4);
+}
+
+#[test]
+fn past_twenty_reset_requests_from_one_address_nothing_more_is_sent() {
+    let mut p = people();
+    let at = now();
+    for n in 0..20 {
+        sign_in::request_reset(&mut p.db.conn, &format!("nobody-{n}"), ADDR, at).unwrap();
+    }
+    sign_in::request_reset(&mut p.db.conn, &exam_number(1), ADDR, at).unwrap();
+    assert!(outbox(&mut p.db).is_empty());
+    sign_in::request_reset(&mut p.db.conn, &exam_number(1), OTHER_ADDR, at).unwrap();
+    assert_eq!(outbox(&mut p.db).len(), 1);
+}
+
+#[test]
 fn staff_may_reset_their_own_password_too() {
     let mut p = people();
     let at = now();
-    sign_in::request_reset(&mut p.db.conn, "li.laoshi", at).unwrap();
+    sign_in::request_reset(&mut p.db.conn, "li.laoshi", ADDR, at).unwrap();
     let token = the_reset_token(&mut p.db, p.staff.id);
     assert_eq!(outbox(&mut p.db)[0].2["phone"], serde_json::Value::Null);
     sign_in::reset_password(&mut p.db.conn, &token, "staff-hash", at).unwrap();
@@ -975,7 +1104,7 @@ fn no_reset_is_queued_for_a_service_account_or_an_unknown_login() {
         String::new(),
         "not a login!".to_owned(),
     ] {
-        sign_in::request_reset(&mut p.db.conn, &login, now()).unwrap();
+        sign_in::request_reset(&mut p.db.conn, &login, ADDR, now()).unwrap();
     }
     let sent = outbox(&mut p.db);
     assert!(sent.is_empty(), "{sent:?}");
@@ -988,8 +1117,8 @@ fn a_password_set_any_way_voids_every_reset_token_still_unused() {
     let mut p = people();
     let at = now();
     // Two reset requests: two tokens in the outbox.
-    sign_in::request_reset(&mut p.db.conn, &exam_number(1), at).unwrap();
-    sign_in::request_reset(&mut p.db.conn, &exam_number(1), at).unwrap();
+    sign_in::request_reset(&mut p.db.conn, &exam_number(1), ADDR, at).unwrap();
+    sign_in::request_reset(&mut p.db.conn, &exam_number(1), ADDR, at).unwrap();
     let tokens: Vec<String> = outbox(&mut p.db)
         .into_iter()
         .map(|(_, _, payload)| payload["token"].as_str().unwrap().to_owned())
@@ -1006,7 +1135,7 @@ fn a_password_set_any_way_voids_every_reset_token_still_unused() {
     assert_eq!(row(&mut p.db, p.candidate.id).password_hash, "first-hash");
 
     // A change of the own password voids a token asked for before it, too.
-    sign_in::request_reset(&mut p.db.conn, &exam_number(1), at).unwrap();
+    sign_in::request_reset(&mut p.db.conn, &exam_number(1), ADDR, at).unwrap();
     let third = outbox(&mut p.db)[2].2["token"].as_str().unwrap().to_owned();
     cases::change_own_password(&mut p.db.conn, &p.candidate, "changed-hash").unwrap();
     invalid_reset_token(sign_in::reset_account(&mut p.db.conn, &third, at));

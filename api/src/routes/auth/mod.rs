@@ -7,9 +7,6 @@
 
 mod types;
 
-use std::net::IpAddr;
-
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::Utc;
@@ -20,9 +17,10 @@ pub use self::types::*;
 use crate::auth::keys::Jwks;
 use crate::auth::password::{hash_off_worker, verify_off_worker};
 use crate::auth::principal::SignedInAllowingTemporary;
+use crate::http::client;
 use crate::http::extract::ApiJson;
 use crate::http::idempotency::carries_secret;
-use crate::http::problem::{ApiError, Msg};
+use crate::http::problem::ApiError;
 use crate::routes::views::Profile;
 use crate::state::AppState;
 use crate::use_cases::Refusal;
@@ -33,6 +31,8 @@ use crate::use_cases::sign_in::{self, SignInRefusal};
 ///
 /// Every field is checked and every problem reported at once. A second
 /// registration with the same exam number or ID number is 409 `account.exists`.
+/// Every attempt that passes validation counts: past 20 per client address in an
+/// hour, 429 `auth.throttled` with `Retry-After`.
 #[utoipa::path(
     tag = "accounts",
     operation_id = "register",
@@ -41,16 +41,23 @@ use crate::use_cases::sign_in::{self, SignInRefusal};
         (status = 201, description = "The new candidate's profile.", body = Profile),
         (status = 409, description = "`account.exists`: the exam number or ID number is already registered.",
             body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "`auth.throttled`: too many registrations from this address; see `Retry-After`.",
+            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/register")]
 pub async fn register(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: ApiJson<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let form = RegistrationForm::from(body.0);
     let registration = new_account::check_registration(&form, date_in_shanghai(Utc::now()))
         .map_err(Refusal::invalid_fields)?;
+    let address = client::address(&req, &state.trusted_proxies);
+    state
+        .db(move |conn| Ok(accounts::registration_attempt(conn, address, Utc::now())?))
+        .await?;
     let hash = hash_off_worker(registration.password.expose().to_owned()).await?;
     let cache = state.catalog.clone();
     let row = state
@@ -69,33 +76,16 @@ fn no_store(pair: TokenPair) -> HttpResponse {
     )
 }
 
-fn client_address(req: &HttpRequest) -> IpAddr {
-    req.peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
-}
-
-/// 429 for an address that failed too often, with `Retry-After`.
-fn address_throttled(seconds: u64) -> ApiError {
-    let mut e = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "auth.locked",
-        Msg::new("尝试过于频繁", "Too many attempts"),
-        Msg::new(
-            "该地址登录失败次数过多，请稍后再试",
-            "too many failed sign-ins from this address; wait and retry",
-        ),
-    );
-    e.0.retry_after = Some(seconds);
-    e
-}
-
 /// Signs in (R1).
 ///
 /// An unknown login and a wrong password get the same 401
-/// `auth.invalid_credentials` in the same time. Five failures in a row lock the
-/// account for 15 minutes (423 `auth.locked` with `Retry-After`); twenty failures
-/// from one address within 15 minutes throttle that address (429 `auth.locked`).
+/// `auth.invalid_credentials` in the same time, and count alike. Limits, shared
+/// by every instance (the client address is the TCP peer or, behind
+/// `TRUSTED_PROXIES`, from `X-Forwarded-For`): 5 failures per login and address
+/// in 15 minutes refuse that pair; 50 per login in 24 hours refuse it from every
+/// address for 15 minutes (and the holder is told); 100 per address in 15
+/// minutes refuse that address. Refused: 429 `auth.throttled` with
+/// `Retry-After`. A successful sign-in forgets the pair's failures.
 #[utoipa::path(
     tag = "accounts",
     operation_id = "login",
@@ -104,9 +94,7 @@ fn address_throttled(seconds: u64) -> ApiError {
         (status = 200, description = "Signed in.", body = TokenPair),
         (status = 401, description = "`auth.invalid_credentials`: wrong login or password.",
             body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 423, description = "`auth.locked`: too many failures for this account; see `Retry-After`.",
-            body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "`auth.locked`: too many failures from this address; see `Retry-After`.",
+        (status = 429, description = "`auth.throttled`: too many failures for this login, this pair or this address; see `Retry-After`.",
             body = crate::http::problem::ProblemBody, content_type = "application/problem+json"),
     )
 )]
@@ -116,33 +104,27 @@ pub async fn login(
     state: web::Data<AppState>,
     body: ApiJson<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let address = client_address(&req);
-    state.throttle.check(address).map_err(address_throttled)?;
+    let address = client::address(&req, &state.trusted_proxies);
     let LoginRequest {
         login: name,
         password,
     } = body.0;
     let now = Utc::now();
-    let account = state
-        .db(move |conn| Ok(sign_in::account_for(conn, &name, now)?))
+    let attempt = state
+        .db(move |conn| Ok(sign_in::attempt(conn, &name, address, now)?))
         .await?;
-    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    let stored = (attempt.account.as_ref()).map(|a| a.password_hash.clone());
     let right = verify_off_worker(stored, password).await?;
-    let account = match account {
-        Some(account) if right => account,
-        wrong => {
-            state.throttle.failure(address);
-            if let Some(account) = wrong {
-                state
-                    .change(move |conn| Ok(sign_in::failed(conn, &account, now)?))
-                    .await?;
-            }
-            return Err(Refusal::from(SignInRefusal::WrongCredentials).into());
-        }
-    };
+    if !right || attempt.account.is_none() {
+        // Its own transaction: the failure counts whatever becomes of the answer.
+        state
+            .db(move |conn| Ok(sign_in::failed(conn, &attempt, now)?))
+            .await?;
+        return Err(Refusal::from(SignInRefusal::WrongCredentials).into());
+    }
     let keys = state.keys.clone();
     let tokens = state
-        .change(move |conn| Ok(sign_in::signed_in(conn, &keys, &account, now)?))
+        .change(move |conn| Ok(sign_in::signed_in(conn, &keys, &attempt, now)?))
         .await?;
     Ok(no_store(tokens.into()))
 }
@@ -202,7 +184,9 @@ pub async fn logout(
 ///
 /// Answers 202 whatever the login, so accounts cannot be discovered. For a real
 /// account, a single-use token valid for 30 minutes is written to the
-/// notification outbox, from which a gateway sends it by SMS.
+/// notification outbox, from which a gateway sends it by SMS. At most 3 requests
+/// per account and 20 per client address in an hour send anything; more are
+/// answered 202 all the same.
 #[utoipa::path(
     tag = "accounts",
     operation_id = "request_password_reset",
@@ -211,12 +195,14 @@ pub async fn logout(
 )]
 #[post("/auth/password-resets")]
 pub async fn request_password_reset(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: ApiJson<ResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let name = body.0.login;
+    let address = client::address(&req, &state.trusted_proxies);
     state
-        .change(move |conn| Ok(sign_in::request_reset(conn, &name, Utc::now())?))
+        .change(move |conn| Ok(sign_in::request_reset(conn, &name, address, Utc::now())?))
         .await?;
     Ok(HttpResponse::Accepted().json(Accepted::reset_requested()))
 }
