@@ -29,7 +29,7 @@ impl std::fmt::Debug for Readiness {
 }
 
 /// `url` with a connect timeout of 2 s unless it names one.
-fn with_connect_timeout(url: &str) -> String {
+pub(crate) fn with_connect_timeout(url: &str) -> String {
     if url.contains("connect_timeout") {
         url.to_owned()
     } else if url.contains('?') {

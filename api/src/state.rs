@@ -16,6 +16,8 @@ pub struct AppState {
     pub pool: DbPool,
     /// The token signing key.
     pub keys: Arc<JwtKeys>,
+    /// Sessions revoked recently (kept current by a LISTEN thread).
+    pub revocations: Arc<crate::auth::revocation::Revocations>,
     /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client address.
     pub trusted_proxies: Arc<[ipnet::IpNet]>,
     /// The current catalogue, in memory (catalogue reads never hit the database).

@@ -255,13 +255,18 @@ pub fn mark_refresh_token_used(conn: &mut PgConnection, id: Uuid) -> Result<(), 
 
 /// Revokes every token of a rotation family.
 pub fn revoke_family(conn: &mut PgConnection, family_id: Uuid) -> Result<usize, DbError> {
-    Ok(diesel::update(
+    let accounts: Vec<Uuid> = diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
-    .execute(conn)?)
+    .returning(refresh_tokens::account_id)
+    .get_results(conn)?;
+    if let Some(account) = accounts.first() {
+        announce_revocation(conn, *account)?;
+    }
+    Ok(accounts.len())
 }
 
 /// Revokes every refresh token of an account (password changed or reset).
@@ -269,13 +274,52 @@ pub fn revoke_all_refresh_tokens(
     conn: &mut PgConnection,
     account_id: Uuid,
 ) -> Result<usize, DbError> {
-    Ok(diesel::update(
+    let revoked = diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::account_id.eq(account_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
-    .execute(conn)?)
+    .execute(conn)?;
+    if revoked > 0 {
+        announce_revocation(conn, account_id)?;
+    }
+    Ok(revoked)
+}
+
+/// The channel on which revocations are announced; the payload is the account id.
+pub const REVOCATION_CHANNEL: &str = "zikao_revocations";
+
+/// Tells every instance (at commit) that sessions of `account` were revoked.
+fn announce_revocation(conn: &mut PgConnection, account: Uuid) -> Result<(), DbError> {
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<diesel::sql_types::Text, _>(REVOCATION_CHANNEL)
+        .bind::<diesel::sql_types::Text, _>(account.to_string())
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sessions (refresh-token families) revoked after `since`, with when, for one
+/// account or for all.
+pub fn revoked_sessions(
+    conn: &mut PgConnection,
+    account: Option<Uuid>,
+    since: DateTime<Utc>,
+) -> Result<Vec<(Uuid, DateTime<Utc>)>, DbError> {
+    use diesel::dsl::max;
+    let mut query = refresh_tokens::table
+        .filter(refresh_tokens::revoked_at.gt(since))
+        .group_by(refresh_tokens::family_id)
+        .select((refresh_tokens::family_id, max(refresh_tokens::revoked_at)))
+        .into_boxed();
+    if let Some(account) = account {
+        query = query.filter(refresh_tokens::account_id.eq(account));
+    }
+    let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(family, at)| Some((family, at?)))
+        .collect())
 }
 
 /// Stores a password-reset token's hash.

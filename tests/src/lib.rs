@@ -190,6 +190,20 @@ pub async fn spawn_app_behind_proxy() -> TestApp {
     app
 }
 
+/// Starts a second instance of `app`'s service: the same database and the same
+/// signing key, as replicas behind a load balancer are. Dropping it leaves the
+/// database to `app`.
+pub async fn second_instance(app: &TestApp) -> TestApp {
+    let mut settings = Settings::for_tests(app.db_url.clone());
+    settings.jwt_key = api::config::JwtKeySource::Pem(app.state.keys.to_pem());
+    spawn_with(
+        settings,
+        app.db_url.clone(),
+        format!("second-{}", app.db_name),
+    )
+    .await
+}
+
 /// Starts the service against a given database URL (which may be unreachable).
 pub async fn spawn_app_on(db_url: String, db_name: String) -> TestApp {
     let settings = Settings::for_tests(db_url.clone());

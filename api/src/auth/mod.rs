@@ -7,6 +7,7 @@
 pub mod keys;
 pub mod password;
 pub mod principal;
+pub mod revocation;
 pub mod secret;
 
 /// How long an access token lives.

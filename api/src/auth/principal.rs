@@ -42,6 +42,9 @@ pub struct AccessClaims {
     pub exp: i64,
     /// Token id.
     pub jti: Uuid,
+    /// The session: the refresh-token family it was issued with. A token of a
+    /// revoked session is refused (`auth.revoked`).
+    pub sid: Uuid,
     /// Always `access`: other tokens signed with the key are not access tokens.
     pub typ: String,
 }
@@ -116,6 +119,15 @@ pub fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
         return Err(unauthorized(
             "auth.invalid_token",
             Msg::new("这不是访问令牌", "this is not an access token"),
+        ));
+    }
+    if state.revocations.is_revoked(claims.sid) {
+        return Err(unauthorized(
+            "auth.revoked",
+            Msg::new(
+                "登录已失效（已退出登录、修改或重置了密码），请重新登录",
+                "this session has ended (signed out, password changed or reset); sign in again",
+            ),
         ));
     }
     Ok(Principal {

@@ -81,7 +81,7 @@ const SHARED: [(&str, &str, &str); 11] = [
     (
         "Unauthorized",
         "401",
-        "Missing, expired or invalid access token.",
+        "`auth.required`: no access token; `auth.invalid_token`: expired or invalid; `auth.revoked`: its session ended (sign-out, password change or reset).",
     ),
     (
         "Forbidden",

@@ -69,10 +69,12 @@ impl Application {
         let state = AppState {
             pool,
             keys: Arc::new(keys),
+            revocations: Arc::default(),
             trusted_proxies: settings.trusted_proxies.clone().into(),
             catalog: CatalogCache::default(),
             readiness: Arc::new(Readiness::new(database_url)),
         };
+        crate::auth::revocation::spawn_listener(database_url, &state.revocations);
         start_up_now_or_later(&state, settings.load_sample_catalog).await?;
 
         let listener =
@@ -227,6 +229,7 @@ async fn start_up_now_or_later(state: &AppState, load_sample: bool) -> Result<()
         Arc::downgrade(&state.readiness),
     );
     let (keys, trusted_proxies) = (state.keys.clone(), state.trusted_proxies.clone());
+    let revocations = state.revocations.clone();
     let spawned = std::thread::Builder::new()
         .name("start-up-and-recheck".into())
         .spawn(move || {
@@ -239,6 +242,7 @@ async fn start_up_now_or_later(state: &AppState, load_sample: bool) -> Result<()
                     let state = AppState {
                         pool: pool.clone(),
                         keys: keys.clone(),
+                        revocations: revocations.clone(),
                         trusted_proxies: trusted_proxies.clone(),
                         catalog,
                         readiness,

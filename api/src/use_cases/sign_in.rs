@@ -236,6 +236,7 @@ fn issue(
         iat: now.timestamp(),
         exp: now.timestamp() + auth::ACCESS_TOKEN_SECONDS,
         jti: Uuid::now_v7(),
+        sid: family,
         typ: "access".into(),
     };
     let access_token = keys.sign("at+jwt", &claims).map_err(Refusal::Internal)?;

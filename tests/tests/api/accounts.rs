@@ -499,8 +499,11 @@ async fn logout_revokes_the_refresh_token() {
             .status,
         204
     );
+    // Signing out that session again, from another session, is not an error.
+    let other = app.login(&login, PASSWORD).await;
+    let other = other["access_token"].as_str().unwrap();
     assert_eq!(
-        app.post_json_as(access, "/api/v1/auth/logout", &body)
+        app.post_json_as(other, "/api/v1/auth/logout", &body)
             .await
             .status,
         204
@@ -1013,12 +1016,6 @@ async fn authorization_matrix_of_the_account_operations() {
         ),
         (
             "POST",
-            reset.clone(),
-            Box::new(|| json!({})),
-            [401, 403, 404, 200, 200, 403],
-        ),
-        (
-            "POST",
             "/api/v1/admin/schools".into(),
             Box::new({
                 let mut k = 100;
@@ -1064,6 +1061,13 @@ async fn authorization_matrix_of_the_account_operations() {
             "/.well-known/jwks.json".into(),
             Box::new(|| json!(null)),
             [200; 6],
+        ),
+        // Last: a reset ends the candidate's sessions (auth.revoked after it).
+        (
+            "POST",
+            reset.clone(),
+            Box::new(|| json!({})),
+            [401, 403, 404, 200, 200, 403],
         ),
     ];
     for (method, path, mut body, expected) in cases {
@@ -1136,4 +1140,86 @@ async fn anonymous_calls_get_401_exactly_on_the_operations_that_declare_security
             );
         }
     }
+}
+
+/// Waits (at most 1 s, API.md) until `token` is refused on `app` with
+/// `auth.revoked`; panics otherwise.
+async fn refused_within_a_second(app: &TestApp, token: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        let reply = app.get_as(token, "/api/v1/me").await;
+        if reply.status == 401 {
+            reply.assert_problem(401, "auth.revoked");
+            return;
+        }
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still accepted a second after the revocation"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+fn access(pair: &Value) -> String {
+    pair["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn signing_out_ends_that_session_on_every_instance_within_a_second() {
+    let a = spawn_app_with_sample().await;
+    let b = tests::second_instance(&a).await;
+    let login = registered(&a, 40).await;
+    let (first, second) = (
+        a.login(&login, PASSWORD).await,
+        a.login(&login, PASSWORD).await,
+    );
+    for app in [&a, &b] {
+        assert_eq!(app.get_as(&access(&first), "/api/v1/me").await.status, 200);
+    }
+    let out = a
+        .post_json_as(
+            &access(&first),
+            "/api/v1/auth/logout",
+            &json!({"refresh_token": first["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(out.status, 204, "{}", out.text);
+    refused_within_a_second(&b, &access(&first)).await;
+    refused_within_a_second(&a, &access(&first)).await;
+    // The other session goes on.
+    for app in [&a, &b] {
+        assert_eq!(app.get_as(&access(&second), "/api/v1/me").await.status, 200);
+    }
+}
+
+#[tokio::test]
+async fn a_password_change_ends_every_session_and_a_reused_refresh_token_its_family() {
+    let app = spawn_app_with_sample().await;
+    let login = registered(&app, 41).await;
+    let (first, second) = (
+        app.login(&login, PASSWORD).await,
+        app.login(&login, PASSWORD).await,
+    );
+    // Reuse of a spent refresh token: that family's access tokens end.
+    let refresh = json!({"refresh_token": second["refresh_token"]});
+    let rotated = app.post_json("/api/v1/auth/refresh", &refresh).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    app.post_json("/api/v1/auth/refresh", &refresh)
+        .await
+        .assert_problem(401, "auth.invalid_token");
+    refused_within_a_second(&app, &access(&second)).await;
+    refused_within_a_second(&app, &access(&rotated.json())).await;
+    assert_eq!(app.get_as(&access(&first), "/api/v1/me").await.status, 200);
+
+    // A password change: every session, the changing one included.
+    let change = json!({"current_password": PASSWORD, "new_password": "a-new-pass-41"});
+    let changed = app
+        .put_json_as(&access(&first), "/api/v1/me/password", &change)
+        .await;
+    assert_eq!(changed.status, 204, "{}", changed.text);
+    refused_within_a_second(&app, &access(&first)).await;
+    // Signing in again gives a session that works.
+    let again = app.login(&login, "a-new-pass-41").await;
+    assert_eq!(app.get_as(&access(&again), "/api/v1/me").await.status, 200);
 }

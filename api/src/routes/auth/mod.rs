@@ -159,7 +159,8 @@ pub async fn refresh(
 /// Signs out: revokes the refresh token and its family.
 ///
 /// Always 204 for a signed-in caller, also when the token was already revoked
-/// (signing out twice is not an error). Access tokens expire within 15 minutes.
+/// (signing out twice is not an error). The session's access tokens are refused
+/// (401 `auth.revoked`) on every instance within a second.
 #[utoipa::path(
     tag = "accounts",
     operation_id = "logout",
