@@ -7,6 +7,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use api::auth::keyring::KeyRing;
 use api::auth::keys::JwtKeys;
 use api::auth::principal::AccessClaims;
 use api::auth::revocation::Revocations;
@@ -14,7 +15,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 fn main() {
-    let keys = JwtKeys::generate();
+    let keys = KeyRing::with_access_key(JwtKeys::generate());
     let now = Utc::now().timestamp();
     let sid = Uuid::now_v7();
     let claims = AccessClaims {
@@ -30,7 +31,7 @@ fn main() {
         sid,
         typ: "access".into(),
     };
-    let token = keys.sign("at+jwt", &claims).expect("sign");
+    let token = keys.sign_access(&claims).expect("sign");
     // A deadline-day evening: 100 000 sessions revoked within the last 16 minutes.
     let revocations = Revocations::default();
     let at = Utc::now();
@@ -39,7 +40,7 @@ fn main() {
     let rounds = 20_000;
     let started = Instant::now();
     for _ in 0..rounds {
-        let c: AccessClaims = keys.verify(black_box(&token)).expect("verify");
+        let c: AccessClaims = keys.verify_access(black_box(&token)).expect("verify");
         black_box(c);
     }
     let verify_ns = started.elapsed().as_nanos() as f64 / rounds as f64;

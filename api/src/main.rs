@@ -12,6 +12,10 @@ usage: zikao-cert [serve]                          run the service (default)
        zikao-cert catalog import FILE              check a JSON catalogue and store it as the new current
                                                    version; prints the report, or every problem with its
                                                    JSON path (exit 1)
+       zikao-cert keys rotate                      retire the signing keys (access tokens, decision
+                                                   documents) and make new ones; what the old ones signed
+                                                   keeps verifying; instances sign with the new keys
+                                                   after their next start
        zikao-cert openapi                          print the OpenAPI document (YAML), as committed in openapi.yaml
 
 Configuration is read from the environment; see README.md.";
@@ -27,6 +31,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         ["catalog", "import", file] => catalog_import(std::path::Path::new(file)),
+        ["keys", "rotate"] => keys_rotate(),
         ["help" | "--help" | "-h"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -194,6 +199,45 @@ fn catalog_import(file: &std::path::Path) -> ExitCode {
         Ok(Err(e)) => {
             eprintln!("zikao-cert: {e}");
             ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("zikao-cert: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `zikao-cert keys rotate`: retires the current signing keys and stores new
+/// ones, in one transaction; running instances hear of it (NOTIFY), keep
+/// verifying with every listed key and sign with the new ones after their next
+/// start.
+fn keys_rotate() -> ExitCode {
+    use diesel::Connection;
+
+    let settings = match settings() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    api::http::telemetry::init(settings.log_json);
+    let (database_url, mut cluster) = match database(&settings) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    let result = diesel::PgConnection::establish(&database_url)
+        .map_err(|e| format!("cannot connect to the database: {e}"))
+        .and_then(|mut conn| {
+            persistence::pool::run_migrations(&mut conn).map_err(|e| e.to_string())?;
+            api::auth::keyring::rotate(&mut conn, chrono::Utc::now()).map_err(|e| e.to_string())
+        });
+    if let Some(cluster) = cluster.as_mut() {
+        cluster.stop();
+    }
+    match result {
+        Ok(made) => {
+            for (purpose, kid) in made {
+                println!("new {} key: {kid}", purpose.as_str());
+            }
+            ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("zikao-cert: {e}");

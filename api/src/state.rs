@@ -5,7 +5,7 @@ use std::sync::Arc;
 use diesel::PgConnection;
 use persistence::DbPool;
 
-use crate::auth::keys::JwtKeys;
+use crate::auth::keyring::KeyRing;
 use crate::catalog_cache::CatalogCache;
 use crate::http::problem::ApiError;
 
@@ -14,8 +14,8 @@ use crate::http::problem::ApiError;
 pub struct AppState {
     /// The database pool.
     pub pool: DbPool,
-    /// The token signing key.
-    pub keys: Arc<JwtKeys>,
+    /// The signing keys (access tokens, decision documents).
+    pub keys: Arc<KeyRing>,
     /// Sessions revoked recently (kept current by a LISTEN thread).
     pub revocations: Arc<crate::auth::revocation::Revocations>,
     /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client address.

@@ -17,6 +17,7 @@ pub mod prior_degrees;
 pub mod reports;
 pub mod rounds;
 pub mod schema;
+pub mod signing_keys;
 pub mod throttles;
 pub mod visibility;
 

@@ -239,6 +239,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        purpose -> Text,
+        private_pem -> Text,
+        created_at -> Timestamptz,
+        retired_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     throttles (rule, key) {
         rule -> Text,
         key -> Text,
@@ -277,5 +287,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     rounds,
     schools,
+    signing_keys,
     throttles,
 );

@@ -195,7 +195,7 @@ pub async fn spawn_app_behind_proxy() -> TestApp {
 /// database to `app`.
 pub async fn second_instance(app: &TestApp) -> TestApp {
     let mut settings = Settings::for_tests(app.db_url.clone());
-    settings.jwt_key = api::config::JwtKeySource::Pem(app.state.keys.to_pem());
+    settings.jwt_key = api::config::JwtKeySource::Pem(app.state.keys.access_pem());
     spawn_with(
         settings,
         app.db_url.clone(),

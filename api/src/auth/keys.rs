@@ -1,5 +1,5 @@
-//! The service's Ed25519 signing key: signs access tokens (and, later, signed
-//! decisions); its public half is published as a JWK set.
+//! One Ed25519 signing key (the [`super::keyring::KeyRing`] holds one per purpose:
+//! access tokens, decision documents); its public half is published as a JWK.
 
 use std::path::Path;
 

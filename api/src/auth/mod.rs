@@ -4,6 +4,7 @@
 //! `/.well-known/jwks.json`; refresh tokens are opaque random strings stored
 //! only as SHA-256 hashes. Roles are enforced by extractors ([`principal`]).
 
+pub mod keyring;
 pub mod keys;
 pub mod password;
 pub mod principal;

@@ -104,7 +104,7 @@ pub fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
                 ),
             )
         })?;
-    let claims: AccessClaims = state.keys.verify(token).map_err(|e| {
+    let claims: AccessClaims = state.keys.verify_access(token).map_err(|e| {
         let mut err = unauthorized(
             "auth.invalid_token",
             Msg::new(

@@ -10,7 +10,9 @@
 //! `zikao_revocations` channel (NOTIFY, delivered at commit); a listener thread
 //! on a connection of its own polls for those every 50 ms and loads that
 //! account's revoked families. On start and after every reconnect it loads all
-//! of them, so nothing said while it was away is missed.
+//! of them, so nothing said while it was away is missed. The same thread hears of
+//! key rotations (`zikao_keys`) and reloads the listed keys
+//! ([`super::keyring::KeyRing::reload`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
@@ -19,6 +21,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use persistence::accounts::{self, REVOCATION_CHANNEL};
+use persistence::signing_keys::KEYS_CHANNEL;
+
+use super::keyring::KeyRing;
 use uuid::Uuid;
 
 /// How often the listener looks for announcements.
@@ -73,24 +78,25 @@ impl Revocations {
 
 /// Starts the listener for the database at `url`; it ends when `revocations`
 /// is dropped.
-pub fn spawn_listener(url: &str, revocations: &Arc<Revocations>) {
+pub fn spawn_listener(url: &str, revocations: &Arc<Revocations>, keys: &Arc<KeyRing>) {
     let url = crate::readiness::with_connect_timeout(url);
     let weak = Arc::downgrade(revocations);
+    let keys = Arc::downgrade(keys);
     let spawned = std::thread::Builder::new()
         .name("revocations".into())
-        .spawn(move || listen(&url, &weak));
+        .spawn(move || listen(&url, &weak, &keys));
     if let Err(e) = spawned {
         tracing::error!(error = %e, "could not start the revocation listener");
     }
 }
 
-fn listen(url: &str, weak: &Weak<Revocations>) {
+fn listen(url: &str, weak: &Weak<Revocations>, keys: &Weak<KeyRing>) {
     let mut backoff = Duration::from_millis(200);
     loop {
         if weak.strong_count() == 0 {
             return;
         }
-        match listen_once(url, weak) {
+        match listen_once(url, weak, keys) {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "revocation listener lost its connection; reconnecting");
@@ -102,11 +108,13 @@ fn listen(url: &str, weak: &Weak<Revocations>) {
 }
 
 /// Listens on one connection until it fails (`Err`) or the app is gone (`Ok`).
-fn listen_once(url: &str, weak: &Weak<Revocations>) -> Result<(), String> {
+fn listen_once(url: &str, weak: &Weak<Revocations>, keys: &Weak<KeyRing>) -> Result<(), String> {
     let mut conn = PgConnection::establish(url).map_err(|e| e.to_string())?;
-    diesel::sql_query(format!("LISTEN {REVOCATION_CHANNEL}"))
-        .execute(&mut conn)
-        .map_err(|e| e.to_string())?;
+    for channel in [REVOCATION_CHANNEL, KEYS_CHANNEL] {
+        diesel::sql_query(format!("LISTEN {channel}"))
+            .execute(&mut conn)
+            .map_err(|e| e.to_string())?;
+    }
     // Listening first, then loading: nothing falls between the two.
     let all = accounts::revoked_sessions(&mut conn, None, Utc::now() - remembered())
         .map_err(|e| e.to_string())?;
@@ -120,11 +128,17 @@ fn listen_once(url: &str, weak: &Weak<Revocations>) -> Result<(), String> {
             return Ok(());
         };
         let mut announced = Vec::new();
+        let mut rotated = false;
         for notification in conn.notifications_iter() {
             let notification = notification.map_err(|e| e.to_string())?;
-            if let Ok(account) = notification.payload.parse::<Uuid>() {
+            if notification.channel == KEYS_CHANNEL {
+                rotated = true;
+            } else if let Ok(account) = notification.payload.parse::<Uuid>() {
                 announced.push(account);
             }
+        }
+        if rotated && let Some(keys) = keys.upgrade() {
+            keys.reload(&mut conn).map_err(|e| e.to_string())?;
         }
         announced.sort_unstable();
         announced.dedup();

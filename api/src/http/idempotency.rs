@@ -199,7 +199,7 @@ fn caller(req: &ServiceRequest, state: &AppState) -> String {
         .and_then(|token| {
             state
                 .keys
-                .verify::<crate::auth::principal::AccessClaims>(token.trim())
+                .verify_access::<crate::auth::principal::AccessClaims>(token.trim())
                 .ok()
         })
         .map(|claims| claims.sub.to_string())

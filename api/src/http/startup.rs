@@ -68,13 +68,13 @@ impl Application {
         .map_err(StartError::Key)?;
         let state = AppState {
             pool,
-            keys: Arc::new(keys),
+            keys: Arc::new(crate::auth::keyring::KeyRing::with_access_key(keys)),
             revocations: Arc::default(),
             trusted_proxies: settings.trusted_proxies.clone().into(),
             catalog: CatalogCache::default(),
             readiness: Arc::new(Readiness::new(database_url)),
         };
-        crate::auth::revocation::spawn_listener(database_url, &state.revocations);
+        crate::auth::revocation::spawn_listener(database_url, &state.revocations, &state.keys);
         start_up_now_or_later(&state, settings.load_sample_catalog).await?;
 
         let listener =
@@ -188,6 +188,8 @@ fn start_up(state: &AppState, load_sample: bool) -> Result<(), Failure> {
         }
         readiness.set_migrated();
     }
+    (state.keys.load(&mut conn, chrono::Utc::now()))
+        .map_err(|e| Failure::Unreachable(e.to_string()))?;
     if load_sample {
         match crate::use_cases::catalogue::seed_sample_if_empty(&mut conn, chrono::Utc::now()) {
             Ok(Some((report, round))) => tracing::info!(

@@ -19,7 +19,8 @@ use persistence::outbox::NotificationKind;
 use uuid::Uuid;
 
 use crate::access::Actor;
-use crate::auth::keys::{ISSUER, JwtKeys};
+use crate::auth::keyring::KeyRing;
+use crate::auth::keys::ISSUER;
 use crate::auth::principal::AccessClaims;
 use crate::auth::{self, secret};
 use crate::use_cases::accounts::set_password;
@@ -201,7 +202,7 @@ fn warned(
 /// token family, in one transaction.
 pub fn signed_in(
     conn: &mut PgConnection,
-    keys: &JwtKeys,
+    keys: &KeyRing,
     attempt: &Attempt,
     now: DateTime<Utc>,
 ) -> Outcome<Tokens> {
@@ -219,7 +220,7 @@ pub fn signed_in(
 /// Issues an access token and a refresh token of `family` for `account`.
 fn issue(
     conn: &mut PgConnection,
-    keys: &JwtKeys,
+    keys: &KeyRing,
     account: &AccountRow,
     family: Uuid,
     now: DateTime<Utc>,
@@ -239,7 +240,7 @@ fn issue(
         sid: family,
         typ: "access".into(),
     };
-    let access_token = keys.sign("at+jwt", &claims).map_err(Refusal::Internal)?;
+    let access_token = keys.sign_access(&claims).map_err(Refusal::Internal)?;
     let refresh_token = secret::new_token();
     let expires_at = now + Duration::days(auth::REFRESH_TOKEN_DAYS);
     let hash = secret::token_hash(&refresh_token);
@@ -257,7 +258,7 @@ fn issue(
 /// revocation commits although the answer is a refusal.
 pub fn refresh(
     conn: &mut PgConnection,
-    keys: &JwtKeys,
+    keys: &KeyRing,
     refresh_token: &str,
     now: DateTime<Utc>,
 ) -> Outcome<Tokens> {

@@ -570,7 +570,10 @@ async fn the_access_token_verifies_with_the_published_jwks() {
         .unwrap()
         .to_owned();
     let jwks = app.get("/.well-known/jwks.json").await.json();
-    let key = &jwks["keys"][0];
+    let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+    let key = (jwks["keys"].as_array().unwrap().iter())
+        .find(|k| k["kid"] == kid.as_str())
+        .expect("the token's key is listed");
     assert_eq!(key["kty"], "OKP");
     assert_eq!(key["crv"], "Ed25519");
     assert_eq!(key["alg"], "EdDSA");
@@ -1222,4 +1225,61 @@ async fn a_password_change_ends_every_session_and_a_reused_refresh_token_its_fam
     // Signing in again gives a session that works.
     let again = app.login(&login, "a-new-pass-41").await;
     assert_eq!(app.get_as(&access(&again), "/api/v1/me").await.status, 200);
+}
+
+/// The `kid`s of the published JWK set.
+async fn listed_kids(app: &TestApp) -> Vec<String> {
+    let jwks = app.get("/.well-known/jwks.json").await.json();
+    (jwks["keys"].as_array().unwrap().iter())
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_key_rotation_keeps_old_tokens_verifying_and_new_instances_sign_with_the_new_key() {
+    let a = spawn_app_with_sample().await;
+    let login = registered(&a, 42).await;
+    let old = access(&a.login(&login, PASSWORD).await);
+    let old_kid = jsonwebtoken::decode_header(&old).unwrap().kid.unwrap();
+    let before = listed_kids(&a).await;
+    assert_eq!(
+        before.len(),
+        2,
+        "an access key and a decision key: {before:?}"
+    );
+
+    let made = {
+        let pool = a.state.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().unwrap();
+            api::auth::keyring::rotate(&mut conn, chrono::Utc::now()).unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    let new_kids: Vec<String> = made.into_iter().map(|(_, kid)| kid).collect();
+    // The running instance hears of it and lists old and new keys.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let kids = listed_kids(&a).await;
+        if new_kids.iter().all(|k| kids.contains(k)) {
+            assert!(before.iter().all(|k| kids.contains(k)), "{kids:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "new keys not listed: {kids:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Tokens of the retired key keep working; this instance still signs with it.
+    assert_eq!(a.get_as(&old, "/api/v1/me").await.status, 200);
+    // An instance started now signs with the new key, and the first one accepts it.
+    let b = tests::second_instance(&a).await;
+    let fresh = access(&b.login(&login, PASSWORD).await);
+    let fresh_kid = jsonwebtoken::decode_header(&fresh).unwrap().kid.unwrap();
+    assert_ne!(fresh_kid, old_kid);
+    assert!(new_kids.contains(&fresh_kid));
+    assert_eq!(a.get_as(&fresh, "/api/v1/me").await.status, 200);
+    assert_eq!(b.get_as(&old, "/api/v1/me").await.status, 200);
 }

@@ -441,6 +441,17 @@ async fn a_reviewed_decision_is_signed_and_verifies_with_the_public_key_only() {
     let jws = body["jws"].as_str().unwrap();
 
     // Verify with nothing but the published JWK set.
+    // Signed with the decision key, not the access-token key, and typed so.
+    let header = jsonwebtoken::decode_header(jws).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("zikao-decision+jwt"));
+    let access_kid = jsonwebtoken::decode_header(&w.candidate).unwrap().kid;
+    assert_ne!(header.kid, access_kid);
+    assert_eq!(header.kid.as_deref(), body["kid"].as_str());
+    // A decision is never an access token.
+    w.app
+        .get_as(jws, "/api/v1/me")
+        .await
+        .assert_problem(401, "auth.invalid_token");
     let jwks = w.app.get("/.well-known/jwks.json").await.json();
     let key = jwks["keys"]
         .as_array()

@@ -9,6 +9,7 @@ use std::fmt::Debug;
 use std::net::IpAddr;
 
 use api::access::Actor;
+use api::auth::keyring::KeyRing;
 use api::auth::keys::JwtKeys;
 use api::auth::principal::AccessClaims;
 use api::auth::secret::token_hash;
@@ -47,7 +48,7 @@ struct People {
     unschooled: Actor,
     admin: Actor,
     service: Actor,
-    keys: JwtKeys,
+    keys: KeyRing,
 }
 
 fn people() -> People {
@@ -70,7 +71,7 @@ fn people() -> People {
         unschooled,
         admin,
         service,
-        keys: JwtKeys::from_seed([7; 32]),
+        keys: KeyRing::with_access_key(JwtKeys::from_seed([7; 32])),
     }
 }
 
@@ -191,7 +192,7 @@ fn fail(db: &mut UseCaseDb, login: &str, address: IpAddr, at: DateTime<Utc>) {
 /// Signs `login` in at `at` as the route does after a right password (panics
 /// unless the login names an account that may sign in now).
 #[track_caller]
-fn sign_in(db: &mut UseCaseDb, keys: &JwtKeys, login: &str, at: DateTime<Utc>) -> Tokens {
+fn sign_in(db: &mut UseCaseDb, keys: &KeyRing, login: &str, at: DateTime<Utc>) -> Tokens {
     let attempt = sign_in::attempt(&mut db.conn, login, ADDR, at).unwrap();
     assert!(attempt.account.is_some(), "no account for {login}");
     sign_in::signed_in(&mut db.conn, keys, &attempt, at).unwrap()
@@ -207,7 +208,7 @@ fn throttle_rows(db: &mut UseCaseDb) -> Vec<(String, String, i32)> {
         .unwrap()
 }
 
-fn refresh(db: &mut UseCaseDb, keys: &JwtKeys, token: &str, at: DateTime<Utc>) -> Outcome<Tokens> {
+fn refresh(db: &mut UseCaseDb, keys: &KeyRing, token: &str, at: DateTime<Utc>) -> Outcome<Tokens> {
     sign_in::refresh(&mut db.conn, keys, token, at)
 }
 
@@ -517,7 +518,7 @@ fn a_service_account_stores_its_scopes_in_order() {
 
     // Its token carries the scopes.
     let tokens = sign_in(&mut p.db, &p.keys, "sms-gateway", now());
-    let claims: AccessClaims = p.keys.verify(&tokens.access_token).unwrap();
+    let claims: AccessClaims = p.keys.verify_access(&tokens.access_token).unwrap();
     assert_eq!(claims.role, Role::Integration);
     assert_eq!(claims.scopes, [Scope::OutboxRead, Scope::ApplicationsRead]);
 
@@ -605,7 +606,7 @@ fn staff_of_the_candidates_school_set_a_temporary_password() {
     invalid_refresh(refresh(&mut p.db, &p.keys, &session.refresh_token, now()));
     let tokens = sign_in(&mut p.db, &p.keys, &exam_number(1), now());
     assert!(tokens.must_change_password);
-    let claims: AccessClaims = p.keys.verify(&tokens.access_token).unwrap();
+    let claims: AccessClaims = p.keys.verify_access(&tokens.access_token).unwrap();
     assert!(claims.mcp);
 }
 
@@ -829,7 +830,7 @@ fn a_sign_in_clears_the_failures_and_gives_a_signed_access_token() {
 
     assert_eq!(tokens.expires_in, 900);
     assert!(!tokens.must_change_password);
-    let claims: AccessClaims = p.keys.verify(&tokens.access_token).unwrap();
+    let claims: AccessClaims = p.keys.verify_access(&tokens.access_token).unwrap();
     assert_eq!(claims.sub, p.staff.id);
     assert_eq!(claims.role, Role::Staff);
     assert_eq!(claims.school.as_deref(), Some(SCHOOL));
@@ -866,7 +867,7 @@ fn a_refresh_token_works_once_and_its_reuse_revokes_the_whole_family() {
 
     let second = refresh(&mut p.db, &p.keys, &first.refresh_token, now()).unwrap();
     assert_ne!(second.refresh_token, first.refresh_token);
-    let claims: AccessClaims = p.keys.verify(&second.access_token).unwrap();
+    let claims: AccessClaims = p.keys.verify_access(&second.access_token).unwrap();
     assert_eq!(claims.sub, p.candidate.id);
     assert_eq!(claims.role, Role::Candidate);
     let spent = refresh_row(&mut p.db, &first.refresh_token);

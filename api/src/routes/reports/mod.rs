@@ -111,8 +111,10 @@ pub async fn statistics(
 /// The review's decision, signed with the service's key (R20).
 ///
 /// Once an application is reviewed, its owner, staff of the candidate's school
-/// and admins get a compact JWS holding the candidate's exam number, the round and
-/// each course with its decision. Anyone can verify it with the public keys at
+/// and admins get a compact JWS (header `typ: zikao-decision+jwt`, signed with the
+/// decision key, never the access-token key) holding the candidate's exam number,
+/// the round and each course with its decision, valid for a year (`exp`; fetch it
+/// again for a fresh one). Anyone can verify it with the key `kid` of
 /// `/.well-known/jwks.json` (EdDSA / Ed25519); a changed byte fails verification.
 /// Before the review: 409 `state.conflict`.
 #[utoipa::path(
@@ -137,10 +139,10 @@ pub async fn signed_decision(
         .db(move |conn| Ok(decisions::of_application(conn, &user.0, &cache, id)?))
         .await?;
     let claims = DecisionClaims::of(decision, Utc::now());
-    let jws = (state.keys.sign("decision+jwt", &claims)).map_err(ApiError::internal)?;
+    let (jws, kid) = (state.keys.sign_decision(&claims)).map_err(ApiError::internal)?;
     Ok(web::Json(SignedDecision {
         jws,
-        kid: state.keys.kid().to_owned(),
+        kid,
         alg: "EdDSA".into(),
         jwks_uri: "/.well-known/jwks.json".into(),
         claims,

@@ -117,6 +117,8 @@ pub struct DecisionClaims {
     pub sub: Uuid,
     /// When it was signed (Unix seconds).
     pub iat: i64,
+    /// Valid until then (Unix seconds): a year after signing.
+    pub exp: i64,
     /// Always `decision` (never usable as an access token).
     pub typ: String,
     /// The candidate's exam number.
@@ -202,6 +204,8 @@ impl DecisionClaims {
             iss: ISSUER.into(),
             sub: decision.application_id,
             iat: now.timestamp(),
+            exp: (now + chrono::TimeDelta::days(crate::auth::keyring::DECISION_LIFETIME_DAYS))
+                .timestamp(),
             typ: "decision".into(),
             exam_number: decision.exam_number,
             candidate_name: decision.candidate_name,
