@@ -150,32 +150,38 @@ fn serve() -> ExitCode {
     }
 }
 
-/// `zikao-cert catalog import FILE`: the same check and atomic import as
-/// `PUT /api/v1/admin/catalog`. A running service picks the new version up within
-/// its re-check interval.
-fn catalog_import(file: &std::path::Path) -> ExitCode {
+/// Runs `work` on a migrated database connection (the private local cluster when
+/// `DATABASE_URL` is unset, stopped afterwards); `Err` says why it could not run.
+fn on_migrated_database<T>(
+    work: impl FnOnce(&mut diesel::PgConnection) -> T,
+) -> Result<Result<T, String>, ExitCode> {
     use diesel::Connection;
 
-    let settings = match settings() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let settings = settings()?;
     api::http::telemetry::init(settings.log_json);
-    let (database_url, mut cluster) = match database(&settings) {
-        Ok(found) => found,
-        Err(code) => return code,
-    };
+    let (database_url, mut cluster) = database(&settings)?;
     let result = diesel::PgConnection::establish(&database_url)
         .map_err(|e| format!("cannot connect to the database: {e}"))
         .and_then(|mut conn| {
             persistence::pool::run_migrations(&mut conn).map_err(|e| e.to_string())?;
-            Ok(api::use_cases::catalogue::import_file(
-                &mut conn, file, None,
-            ))
+            Ok(work(&mut conn))
         });
     if let Some(cluster) = cluster.as_mut() {
         cluster.stop();
     }
+    Ok(result)
+}
+
+/// `zikao-cert catalog import FILE`: the same check and atomic import as
+/// `PUT /api/v1/admin/catalog`. A running service picks the new version up within
+/// its re-check interval.
+fn catalog_import(file: &std::path::Path) -> ExitCode {
+    let result =
+        match on_migrated_database(|conn| api::use_cases::catalogue::import_file(conn, file, None))
+        {
+            Ok(result) => result,
+            Err(code) => return code,
+        };
     match result {
         Ok(Ok(report)) => {
             println!("{report}");
@@ -212,26 +218,12 @@ fn catalog_import(file: &std::path::Path) -> ExitCode {
 /// verifying with every listed key and sign with the new ones after their next
 /// start.
 fn keys_rotate() -> ExitCode {
-    use diesel::Connection;
-
-    let settings = match settings() {
-        Ok(s) => s,
+    let result = match on_migrated_database(|conn| {
+        api::auth::keyring::rotate(conn, chrono::Utc::now()).map_err(|e| e.to_string())
+    }) {
+        Ok(result) => result.and_then(|r| r),
         Err(code) => return code,
     };
-    api::http::telemetry::init(settings.log_json);
-    let (database_url, mut cluster) = match database(&settings) {
-        Ok(found) => found,
-        Err(code) => return code,
-    };
-    let result = diesel::PgConnection::establish(&database_url)
-        .map_err(|e| format!("cannot connect to the database: {e}"))
-        .and_then(|mut conn| {
-            persistence::pool::run_migrations(&mut conn).map_err(|e| e.to_string())?;
-            api::auth::keyring::rotate(&mut conn, chrono::Utc::now()).map_err(|e| e.to_string())
-        });
-    if let Some(cluster) = cluster.as_mut() {
-        cluster.stop();
-    }
     match result {
         Ok(made) => {
             for (purpose, kid) in made {

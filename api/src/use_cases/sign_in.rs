@@ -129,11 +129,22 @@ pub fn attempt(
 /// pair, the account and the address, in one transaction. The failure that
 /// reaches the account's daily limit tells the account holder (outbox).
 pub fn failed(conn: &mut PgConnection, attempt: &Attempt, now: DateTime<Utc>) -> Outcome<()> {
+    count_failure(conn, attempt.account.as_ref(), &attempt.keys(), now)
+}
+
+/// Counts a failure under `keys` (the account's own key second) in one
+/// transaction; the failure that reaches the account's daily limit tells the
+/// holder (outbox).
+fn count_failure(
+    conn: &mut PgConnection,
+    account: Option<&AccountRow>,
+    keys: &[(Rule, String)],
+    now: DateTime<Utc>,
+) -> Outcome<()> {
     super::transaction(conn, |conn| {
-        let keys = attempt.keys();
-        let counters = throttles::count(conn, &borrowed(&keys), now)?;
+        let counters = throttles::count(conn, &borrowed(keys), now)?;
         let daily = Rule::LoginAccount.limit().hits;
-        if let Some(account) = &attempt.account
+        if let Some(account) = account
             && counters[1].hits == daily
         {
             warned(conn, account, daily, counters[1].blocked_until)?;
@@ -161,15 +172,8 @@ pub fn wrong_own_password(
     address: IpAddr,
     now: DateTime<Utc>,
 ) -> Outcome<()> {
-    super::transaction(conn, |conn| {
-        let keys = own_password_keys(account.id, address);
-        let counters = throttles::count(conn, &borrowed(&keys), now)?;
-        let daily = Rule::LoginAccount.limit().hits;
-        if counters[1].hits == daily {
-            warned(conn, account, daily, counters[1].blocked_until)?;
-        }
-        Ok(())
-    })
+    let keys = own_password_keys(account.id, address);
+    count_failure(conn, Some(account), &keys, now)
 }
 
 fn own_password_keys(account: Uuid, address: IpAddr) -> [(Rule, String); 2] {
